@@ -1,0 +1,378 @@
+//! Rewriting one buffer: inserting annotations after fields, leaving existing ones alone, or stripping them.
+//!
+//! This module owns the pure byte-to-byte rewrite. It is given bytes, writes bytes, and never reads or
+//! writes files: [`crate::stream`] feeds it blocks of whole lines. Its promises, checked by the property
+//! tests:
+//! - the output is the input plus annotations inserted at field insertion points, nothing else changes;
+//! - it is idempotent: where the exact annotation already follows a field, nothing is inserted;
+//! - [`Mode::Strip`] removes exactly those annotations, so `strip(annotate(x)) == strip(x)`.
+
+use crate::codes;
+use std::borrow::Cow;
+use crate::matcher::{is_joiner, is_word, Matcher};
+use crate::template::{Template, UNKNOWN_DESCRIPTION, UNKNOWN_KIND};
+
+/// What a rewrite does at each field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Insert the annotation unless it is already there.
+    #[default]
+    Annotate,
+    /// Remove the annotation where it is there.
+    Strip,
+}
+
+/// What to do with a number that is not in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unknown {
+    /// Annotate it as ` (unknown MFA result code)` (with the default template).
+    #[default]
+    Annotate,
+    /// Leave it as it is.
+    Keep,
+}
+
+/// Everything that decides how a buffer is rewritten.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The annotation text.
+    pub template: Template,
+    /// Unknown numbers: annotate or keep.
+    pub unknown: Unknown,
+    /// Annotate or strip.
+    pub mode: Mode,
+}
+
+/// Why an [`Annotator`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A rendered annotation would break idempotence or `--strip` (see [`Annotator::new`]).
+    #[error("the annotation {text:?} (for code {code}) {reason}")]
+    UnsafeAnnotation {
+        /// The code it was rendered for (`0` stands for unknown numbers).
+        code: u32,
+        /// The rendered text.
+        text: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// What one rewrite did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Fields recognised.
+    pub fields: u64,
+    /// Annotations inserted (annotate) or removed (strip).
+    pub changed: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.fields += o.fields;
+        self.changed += o.changed;
+    }
+}
+
+/// Rewrites buffers. Built once from [`Options`]; every annotation is rendered up front, so the hot loop
+/// only indexes a table. Cheap to share between threads.
+#[derive(Debug, Clone)]
+pub struct Annotator {
+    matcher: Matcher,
+    /// `known[n]` is the annotation for table code `n` (empty for numbers not in the table).
+    known: Vec<Box<[u8]>>,
+    /// The annotation for numbers not in the table (rendered per number instead when the template
+    /// uses `{code}`).
+    unknown: Box<[u8]>,
+    /// The template, kept to render `{code}` for numbers not in the table.
+    template: Template,
+    annotate_unknown: bool,
+    mode: Mode,
+    /// Length of the longest annotation: how far past a field the rewrite may look.
+    longest: usize,
+}
+
+impl Annotator {
+    /// Builds an annotator, rendering the template for every code.
+    ///
+    /// A template is refused when one of its renderings could break the promises above: it must not
+    /// contain a line break (rewrites are line-local), must not start with a letter, digit, `_`, `.` or
+    /// quote (that would change the value it follows), must not end with a letter, digit, joiner or `<`
+    /// (that could start a new field with the text after it), and must not contain a field itself.
+    pub fn new(options: &Options) -> Result<Self, ConfigError> {
+        let matcher = Matcher::new();
+        let render = |code: u32, desc: &str, kind: &str| -> Result<Box<[u8]>, ConfigError> {
+            let text = options.template.render(code, desc, kind);
+            check(&matcher, code, &text)?;
+            Ok(text.into_bytes().into_boxed_slice())
+        };
+        let mut known = Vec::with_capacity(codes::MAX_CODE as usize + 1);
+        for n in 0..=codes::MAX_CODE {
+            known.push(match codes::lookup(n) {
+                Some(c) => render(n, c.description, c.kind.as_str())?,
+                None => Box::default(),
+            });
+        }
+        let unknown = render(0, UNKNOWN_DESCRIPTION, UNKNOWN_KIND)?;
+        // `{code}` of an unknown number is up to 9 digits where the rendering above has 1.
+        let unknown_longest = unknown.len() + 8 * options.template.code_placeholders();
+        let longest = known.iter().map(|k| k.len()).chain([unknown_longest]).max().unwrap_or(0);
+        Ok(Annotator {
+            matcher,
+            known,
+            unknown,
+            template: options.template.clone(),
+            annotate_unknown: options.unknown == Unknown::Annotate,
+            mode: options.mode,
+            longest,
+        })
+    }
+
+    /// The field matcher this annotator uses.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// How many bytes after a field's insertion point a rewrite may look at. A caller that cuts a long
+    /// line (see [`crate::stream`]) keeps at least this many bytes after the cut available.
+    pub fn lookahead(&self) -> usize {
+        self.longest + 2
+    }
+
+    /// The annotation for `code`, and whether annotate mode inserts it.
+    #[inline]
+    fn annotation(&self, code: u32) -> (Cow<'_, [u8]>, bool) {
+        match self.known.get(code as usize) {
+            Some(a) if !a.is_empty() => (Cow::Borrowed(a), true),
+            _ if self.template.uses_code() => {
+                let text = self.template.render(code, UNKNOWN_DESCRIPTION, UNKNOWN_KIND);
+                (Cow::Owned(text.into_bytes()), self.annotate_unknown)
+            }
+            _ => (Cow::Borrowed(&self.unknown), self.annotate_unknown),
+        }
+    }
+
+    /// Rewrites `hay[start..cut]` into `out` (appending) and returns what it did.
+    ///
+    /// `hay[..start]` is context (the byte before `start` decides whether a key at `start` is at a word
+    /// boundary) and `hay[cut..]` is lookahead (to check the end of a value and an existing annotation);
+    /// neither is copied. Fields are taken when they start before `cut`. The caller guarantees that no
+    /// field spans `cut`: either `cut` follows a newline, or the byte before it cannot be in a field.
+    ///
+    /// Returns the counts and the end of the input consumed: `cut`, or further when a stripped
+    /// annotation ran past `cut` (possible only when `cut` is not at a line end).
+    pub fn rewrite(&self, hay: &[u8], start: usize, cut: usize, out: &mut Vec<u8>) -> (Counts, usize) {
+        let mut counts = Counts::default();
+        let mut copied = start;
+        let mut pos = start;
+        while let Some(f) = self.matcher.find_at(hay, pos) {
+            if f.start >= cut {
+                break;
+            }
+            counts.fields += 1;
+            let (text, insert) = self.annotation(f.code);
+            let present = hay[f.insert_at..].starts_with(&text);
+            pos = f.insert_at;
+            match self.mode {
+                Mode::Annotate if insert && !present => {
+                    out.extend_from_slice(&hay[copied..f.insert_at]);
+                    out.extend_from_slice(&text);
+                    copied = f.insert_at;
+                    counts.changed += 1;
+                }
+                Mode::Strip if present && !text.is_empty() => {
+                    out.extend_from_slice(&hay[copied..f.insert_at]);
+                    copied = f.insert_at + text.len();
+                    pos = copied;
+                    counts.changed += 1;
+                }
+                _ => {}
+            }
+        }
+        let end = copied.max(cut);
+        out.extend_from_slice(&hay[copied..end]);
+        (counts, end)
+    }
+
+    /// Rewrites a whole buffer and returns the result. Convenient for tests and small inputs.
+    ///
+    /// ```
+    /// use mfa_annotate::annotate::{Annotator, Options};
+    /// let a = Annotator::new(&Options::default()).unwrap();
+    /// assert_eq!(a.rewrite_all(b"callStatus=129, x"), b"callStatus=129 (Mobile App Denied), x");
+    /// ```
+    pub fn rewrite_all(&self, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(input.len() + input.len() / 8);
+        self.rewrite(input, 0, input.len(), &mut out);
+        out
+    }
+}
+
+/// Refuses a rendered annotation that would break idempotence or stripping (see [`Annotator::new`]).
+fn check(matcher: &Matcher, code: u32, text: &str) -> Result<(), ConfigError> {
+    let bytes = text.as_bytes();
+    let fail = |reason| {
+        Err(ConfigError::UnsafeAnnotation {
+            code,
+            text: text.to_string(),
+            reason,
+        })
+    };
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return Ok(());
+    };
+    if bytes.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return fail("contains a line break");
+    }
+    if is_word(first) || matches!(first, b'.' | b'\'' | b'"') {
+        return fail("must not start with a letter, digit, '_', '.' or quote");
+    }
+    if is_word(last) || is_joiner(last) || last == b'<' {
+        return fail("must not end with a letter, digit, space, '_', '-', '.' or '<'");
+    }
+    if matcher.find_at(bytes, 0).is_some() {
+        return fail("contains a result-code field itself");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annotator(template: &str, unknown: Unknown, mode: Mode) -> Annotator {
+        Annotator::new(&Options {
+            template: Template::parse(template).unwrap(),
+            unknown,
+            mode,
+        })
+        .unwrap()
+    }
+
+    fn ann(s: &str) -> String {
+        let a = Annotator::new(&Options::default()).unwrap();
+        String::from_utf8(a.rewrite_all(s.as_bytes())).unwrap()
+    }
+
+    fn strip(s: &str) -> String {
+        let a = annotator(crate::template::DEFAULT, Unknown::Annotate, Mode::Strip);
+        String::from_utf8(a.rewrite_all(s.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn the_real_examples_are_annotated_once() {
+        let cases = [
+            (
+                "2017-02-14T02:57:24.600871Z|0|1412|6452|pfrad|rawCallStatus = 21\n",
+                "2017-02-14T02:57:24.600871Z|0|1412|6452|pfrad|rawCallStatus = 21 (Mobile App Authenticated)\n",
+            ),
+            (
+                "Azure MFA: Authentication Failed. callStatus=129, errorId=0\n",
+                "Azure MFA: Authentication Failed. callStatus=129 (Mobile App Denied), errorId=0\n",
+            ),
+            (
+                "Authentication failed. Call status: 132-Fraud Reported. Error: []\r\n",
+                "Authentication failed. Call status: 132 (Fraud Reported)-Fraud Reported. Error: []\r\n",
+            ),
+            (
+                "2016-06-22 13:31:22 HOST  MFA result code 20 for user CORP\\jdoe",
+                "2016-06-22 13:31:22 HOST  MFA result code 20 (Text Message Sent) for user CORP\\jdoe",
+            ),
+            (
+                "<authenticationResponse><authenticated>no</authenticated><callStatus>108</callStatus></authenticationResponse>",
+                "<authenticationResponse><authenticated>no</authenticated><callStatus>108 (User Hung Up the Phone)</callStatus></authenticationResponse>",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(ann(input), expected);
+            assert_eq!(ann(expected), expected, "second run adds nothing");
+            assert_eq!(strip(expected), input, "strip gives the input back");
+        }
+    }
+
+    #[test]
+    fn quoted_values_are_annotated_after_the_quote() {
+        assert_eq!(ann("Call Status='20'"), "Call Status='20' (Text Message Sent)");
+        assert_eq!(ann("x ResultCode=\"132\"/>"), "x ResultCode=\"132\" (Fraud Reported)/>");
+        assert_eq!(ann("callStatus='20"), "callStatus='20 (Text Message Sent)");
+    }
+
+    #[test]
+    fn unknown_numbers() {
+        for n in ["0", "99", "143", "200", "000", "26"] {
+            assert_eq!(
+                ann(&format!("callStatus={n};")),
+                format!("callStatus={n} (unknown MFA result code);")
+            );
+        }
+        let keep = annotator(crate::template::DEFAULT, Unknown::Keep, Mode::Annotate);
+        assert_eq!(keep.rewrite_all(b"callStatus=99 callStatus=7"), b"callStatus=99 callStatus=7 (Bypassed Auth)");
+        // strip removes unknown annotations whatever the unknown policy
+        let s = annotator(crate::template::DEFAULT, Unknown::Keep, Mode::Strip);
+        assert_eq!(s.rewrite_all(b"callStatus=99 (unknown MFA result code)"), b"callStatus=99");
+    }
+
+    #[test]
+    fn leading_zeros_and_several_fields() {
+        assert_eq!(ann("callStatus=007 smsResult=19"), "callStatus=007 (Bypassed Auth) smsResult=19 (Text Message Authenticated)");
+    }
+
+    #[test]
+    fn a_different_annotation_after_a_field_is_not_taken_for_ours() {
+        // 5 is not "Text Message Sent": the right annotation is inserted before the wrong one
+        assert_eq!(
+            ann("callStatus=5 (Text Message Sent)"),
+            "callStatus=5 (PIN Expired and Not Changed) (Text Message Sent)"
+        );
+        assert_eq!(strip("callStatus=129 (Mobile App Denied) (Mobile App Denied)"), "callStatus=129 (Mobile App Denied)");
+    }
+
+    #[test]
+    fn custom_templates() {
+        let a = annotator(" [{code} {kind}: {desc}]", Unknown::Annotate, Mode::Annotate);
+        assert_eq!(
+            a.rewrite_all(b"callStatus=0132 callStatus=5000"),
+            b"callStatus=0132 [132 error: Fraud Reported] callStatus=5000 [5000 unknown: unknown MFA result code]"
+        );
+        let s = annotator(" [{code} {kind}: {desc}]", Unknown::Annotate, Mode::Strip);
+        assert_eq!(s.rewrite_all(&a.rewrite_all(b"callStatus=7")), b"callStatus=7");
+        // an empty template changes nothing
+        let e = annotator("", Unknown::Annotate, Mode::Annotate);
+        assert_eq!(e.rewrite_all(b"callStatus=7"), b"callStatus=7");
+    }
+
+    #[test]
+    fn unsafe_templates_are_refused() {
+        for t in ["{desc}", " {desc}", "x({desc})", "7", ".({desc})", "'({desc})", " ({desc})\n", " (call ", " (callStatus=1)", " ({desc})<", " ({desc})_"] {
+            let r = Annotator::new(&Options {
+                template: Template::parse(t).unwrap(),
+                ..Options::default()
+            });
+            assert!(r.is_err(), "{t:?} should be refused");
+        }
+        for t in [" ({desc})", " [{code}]", ": {desc};", "\t# {desc} #", " <{kind}>"] {
+            let r = Annotator::new(&Options {
+                template: Template::parse(t).unwrap(),
+                ..Options::default()
+            });
+            assert!(r.is_ok(), "{t:?} should be accepted: {r:?}");
+        }
+    }
+
+    #[test]
+    fn bytes_around_fields_pass_through() {
+        let input = b"\xff\x00callStatus=1\xfe\r\n\x00";
+        let out = Annotator::new(&Options::default()).unwrap().rewrite_all(input);
+        assert_eq!(out, b"\xff\x00callStatus=1 (PIN Entered)\xfe\r\n\x00");
+    }
+
+    #[test]
+    fn context_and_lookahead_are_not_copied() {
+        let a = Annotator::new(&Options::default()).unwrap();
+        let hay = b"x\ncallStatus=1\nrest";
+        let mut out = Vec::new();
+        let (c, end) = a.rewrite(hay, 2, 15, &mut out);
+        assert_eq!(out, b"callStatus=1 (PIN Entered)\n");
+        assert_eq!((c, end), (Counts { fields: 1, changed: 1 }, 15));
+    }
+}

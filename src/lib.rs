@@ -1,0 +1,26 @@
+//! mfa-annotate: annotate Azure Multi-Factor Authentication (PhoneFactor) and Netop Remote Control
+//! call/SMS result codes in log files with their descriptions, byte for byte.
+//!
+//! `callStatus=129` becomes `callStatus=129 (Mobile App Denied)`; every other byte is left as it was.
+//!
+//! The data flows one way, and each module owns one step:
+//! - [`codes`]: the vendor's code table (number, description, kind).
+//! - [`matcher`]: finding result-code fields in bytes ([`reference`] is the same definition as a regex,
+//!   kept for tests).
+//! - [`template`]: the annotation text (`--format`).
+//! - [`annotate`]: rewriting one buffer: insert, skip existing, strip.
+//! - [`stream`]: reading big blocks, cutting them at line boundaries, writing and flushing.
+//!
+//! ```
+//! use mfa_annotate::annotate::{Annotator, Options};
+//! let annotator = Annotator::new(&Options::default()).unwrap();
+//! let out = annotator.rewrite_all(b"Call Status: 132\r\n");
+//! assert_eq!(out, b"Call Status: 132 (Fraud Reported)\r\n");
+//! ```
+
+pub mod annotate;
+pub mod codes;
+pub mod matcher;
+pub mod reference;
+pub mod stream;
+pub mod template;
