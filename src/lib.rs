@@ -5,11 +5,13 @@
 //!
 //! The data flows one way, and each module owns one step:
 //! - [`codes`]: the vendor's code table (number, description, kind).
+//! - [`anchor`]: the SIMD prefilter that finds where a key may be.
 //! - [`matcher`]: finding result-code fields in bytes ([`reference`] is the same definition as a regex,
 //!   kept for tests).
 //! - [`template`]: the annotation text (`--format`).
 //! - [`annotate`]: rewriting one buffer: insert, skip existing, strip.
 //! - [`stream`]: reading big blocks, cutting them at line boundaries, writing and flushing.
+//! - [`testing`]: misbehaving readers for tests (not used by the tool).
 //!
 //! ```
 //! use mfa_annotate::annotate::{Annotator, Options};
@@ -18,9 +20,11 @@
 //! assert_eq!(out, b"Call Status: 132 (Fraud Reported)\r\n");
 //! ```
 
+pub mod anchor;
 pub mod annotate;
 pub mod codes;
 pub mod matcher;
 pub mod reference;
 pub mod stream;
 pub mod template;
+pub mod testing;

@@ -6,12 +6,11 @@
 //! # How the search stays fast
 //! Every key ends in the word `status` or `result` (`code` only ever follows `result`), so instead of
 //! running a regex over every line, the matcher looks for the case-insensitive trigrams `atu` (in
-//! `st*atu*s`) and `sul` (in `re*sul*t`) with a SIMD multi-literal searcher (Teddy, from the
-//! `aho-corasick` crate). They are rare in ordinary log text; each hit is then checked by hand, looking
-//! back for the rest of the key and forward for the separator and value. [`crate::reference`] holds the
+//! `st*atu*s`) and `sul` (in `re*sul*t`) with a SIMD search ([`crate::anchor`]). They are rare in ordinary
+//! log text; each hit is then checked by hand, looking back for the rest of the key and forward for the separator and value. [`crate::reference`] holds the
 //! same definition as a plain regex, and the property tests check that both find the same fields.
 
-use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use crate::anchor::Anchors;
 
 /// Whether a field is written `key = value` or as an XML element `<callStatus>value`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,15 +57,6 @@ pub struct Matcher {
     anchors: Anchors,
 }
 
-/// The prefilter that finds candidate positions: every ASCII case variant of `atu` and `sul`.
-#[derive(Debug, Clone)]
-enum Anchors {
-    /// Teddy (SSSE3/AVX2), when the CPU has it.
-    Packed(packed::Searcher),
-    /// A portable automaton otherwise.
-    Automaton(AhoCorasick),
-}
-
 /// Offset of the anchor trigram inside its word: `st|atu|s`, `re|sul|t`.
 const ANCHOR_OFFSET: usize = 2;
 /// Length of the two anchor words, `status` and `result`.
@@ -81,48 +71,9 @@ impl Default for Matcher {
 impl Matcher {
     /// Builds the matcher for the default field definition.
     pub fn new() -> Self {
-        let mut variants = Vec::with_capacity(16);
-        for word in [b"atu", b"sul"] {
-            for mask in 0..8u8 {
-                let v: Vec<u8> = word
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &b)| {
-                        if mask & (1 << i) != 0 {
-                            b.to_ascii_uppercase()
-                        } else {
-                            b
-                        }
-                    })
-                    .collect();
-                variants.push(v);
-            }
+        Matcher {
+            anchors: Anchors::new(),
         }
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostFirst)
-            .builder()
-            .extend(&variants)
-            .build();
-        let anchors = match packed {
-            Some(searcher) => Anchors::Packed(searcher),
-            None => Anchors::Automaton(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .build(&variants)
-                    .expect("16 three-byte patterns always build"),
-            ),
-        };
-        Matcher { anchors }
-    }
-
-    /// Position of the next anchor trigram at or after `from`.
-    #[inline]
-    fn next_anchor(&self, hay: &[u8], from: usize) -> Option<usize> {
-        match &self.anchors {
-            Anchors::Packed(s) => s.find_in(hay, aho_corasick::Span::from(from..hay.len())),
-            Anchors::Automaton(ac) => ac.find(Input::new(hay).range(from..)),
-        }
-        .map(|m| m.start())
     }
 
     /// Finds the first field that starts at or after `pos`.
@@ -133,7 +84,7 @@ impl Matcher {
     pub fn find_at(&self, hay: &[u8], pos: usize) -> Option<FieldMatch> {
         let mut from = pos + ANCHOR_OFFSET;
         while from < hay.len() {
-            let hit = self.next_anchor(hay, from)?;
+            let hit = self.anchors.find(hay, from)?;
             if let Some(m) = verify(hay, pos, hit - ANCHOR_OFFSET) {
                 return Some(m);
             }
@@ -193,9 +144,19 @@ fn at_boundary(hay: &[u8], at: usize) -> bool {
     at == 0 || !is_word(hay[at - 1])
 }
 
-/// Finds `word` (any case) ending right before `next`, or before a joiner right before `next`.
-/// Returns its start, which must not be before `pos`.
-#[inline]
+/// True when `hay[at..]` starts with `word`, a lowercase ASCII word, in any case. (OR-ing 0x20 maps
+/// exactly the two cases of a letter onto the lowercase one, and no other byte.)
+#[inline(always)]
+fn ieq(hay: &[u8], at: usize, word: &[u8]) -> bool {
+    match hay.get(at..at + word.len()) {
+        Some(h) => h.iter().zip(word).all(|(&h, &w)| h | 0x20 == w),
+        None => false,
+    }
+}
+
+/// Finds `word` (lowercase letters, any case in `hay`) ending right before `next`, or before a joiner
+/// right before `next`. Returns its start, which must not be before `pos`.
+#[inline(always)]
 fn word_before(hay: &[u8], pos: usize, next: usize, word: &[u8]) -> Option<usize> {
     let end = if next > 0 && is_joiner(hay[next - 1]) {
         next - 1
@@ -203,17 +164,26 @@ fn word_before(hay: &[u8], pos: usize, next: usize, word: &[u8]) -> Option<usize
         next
     };
     let start = end.checked_sub(word.len())?;
-    (start >= pos && hay[start..end].eq_ignore_ascii_case(word)).then_some(start)
+    (start >= pos && ieq(hay, start, word)).then_some(start)
 }
 
-/// Checks the candidate word starting at `ws` (where an anchor trigram was found) and parses the field
-/// around it, if there is one.
+/// Checks the candidate word starting at `ws` (where an anchor trigram was found at `ws + 2`) and
+/// parses the field around it, if there is one.
+#[inline(always)]
 fn verify(hay: &[u8], pos: usize, ws: usize) -> Option<FieldMatch> {
     let we = ws + WORD_LEN;
-    let word = hay.get(ws..we)?;
-    if word.eq_ignore_ascii_case(b"status") {
+    let next = *hay.get(we)?;
+    // The anchor says the middle is `atu` or `sul`; check the three other letters of the word, then the
+    // byte after it, which rejects most near-misses (`statusCode`, `status/`) before looking back.
+    if hay[ws + 2] | 0x20 == b'a' {
+        if !(hay[ws] | 0x20 == b's' && hay[ws + 1] | 0x20 == b't' && hay[ws + 5] | 0x20 == b's') {
+            return None;
+        }
+        if !matches!(next, b' ' | b'\t' | b'=' | b':' | b'>') {
+            return None;
+        }
         if let Some(cs) = word_before(hay, pos, ws, b"call") {
-            if cs + 4 == ws && cs > pos && hay[cs - 1] == b'<' && hay.get(we) == Some(&b'>') {
+            if next == b'>' && cs + 4 == ws && cs > pos && hay[cs - 1] == b'<' {
                 return xml_value(hay, cs - 1, cs, we);
             }
             if let Some(rs) = word_before(hay, pos, cs, b"raw") {
@@ -225,8 +195,17 @@ fn verify(hay: &[u8], pos: usize, ws: usize) -> Option<FieldMatch> {
                 .then(|| key_value(hay, cs, we, Separator::SignOrBlanks))
                 .flatten();
         }
-        prefixed(hay, pos, ws, we, &[b"sms", b"mfa"])
-    } else if word.eq_ignore_ascii_case(b"result") {
+        let start = word_before(hay, pos, ws, b"sms").or_else(|| word_before(hay, pos, ws, b"mfa"))?;
+        at_boundary(hay, start)
+            .then(|| key_value(hay, start, we, Separator::SignOnly))
+            .flatten()
+    } else {
+        if !(hay[ws] | 0x20 == b'r' && hay[ws + 1] | 0x20 == b'e' && hay[ws + 5] | 0x20 == b't') {
+            return None;
+        }
+        if !matches!(next, b' ' | b'\t' | b'=' | b':' | b'_' | b'-' | b'.' | b'c' | b'C') {
+            return None;
+        }
         if let Some(ce) = code_after(hay, we) {
             if let Some(ms) = word_before(hay, pos, ws, b"mfa") {
                 if at_boundary(hay, ms) {
@@ -237,21 +216,13 @@ fn verify(hay: &[u8], pos: usize, ws: usize) -> Option<FieldMatch> {
                 .then(|| key_value(hay, ws, ce, Separator::SignOrBlanks))
                 .flatten();
         }
-        prefixed(hay, pos, ws, we, &[b"call", b"sms", b"mfa"])
-    } else {
-        None
+        let start = word_before(hay, pos, ws, b"call")
+            .or_else(|| word_before(hay, pos, ws, b"sms"))
+            .or_else(|| word_before(hay, pos, ws, b"mfa"))?;
+        at_boundary(hay, start)
+            .then(|| key_value(hay, start, we, Separator::SignOnly))
+            .flatten()
     }
-}
-
-/// A two-word key `PREFIX status` / `PREFIX result` that takes `=` or `:` only.
-#[inline]
-fn prefixed(hay: &[u8], pos: usize, ws: usize, we: usize, prefixes: &[&[u8]]) -> Option<FieldMatch> {
-    let start = prefixes
-        .iter()
-        .find_map(|p| word_before(hay, pos, ws, p))?;
-    at_boundary(hay, start)
-        .then(|| key_value(hay, start, we, Separator::SignOnly))
-        .flatten()
 }
 
 /// The end of `code` following `result` directly or after one joiner, if it is there.
@@ -262,9 +233,7 @@ fn code_after(hay: &[u8], we: usize) -> Option<usize> {
     } else {
         we
     };
-    hay.get(s..s + 4)?
-        .eq_ignore_ascii_case(b"code")
-        .then_some(s + 4)
+    ieq(hay, s, b"code").then_some(s + 4)
 }
 
 /// Parses separator, optional quote and value after a key `ks..ke`.

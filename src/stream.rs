@@ -148,33 +148,12 @@ fn write_lines<W: Write + ?Sized>(output: &mut W, bytes: &[u8]) -> io::Result<()
 mod tests {
     use super::*;
     use crate::annotate::{Mode, Options};
-
-    /// A reader that hands out its data in reads of the given sizes, cycling through them.
-    struct Chunked<'a> {
-        data: &'a [u8],
-        sizes: Vec<usize>,
-        next: usize,
-    }
-
-    impl Read for Chunked<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let want = self.sizes[self.next % self.sizes.len()].max(1);
-            self.next += 1;
-            let n = want.min(buf.len()).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
+    use crate::testing::{ChunkedReader, FailingReader};
 
     fn run_with(input: &[u8], sizes: Vec<usize>, block: usize) -> Vec<u8> {
         let a = Annotator::new(&Options::default()).unwrap();
         let mut out = Vec::new();
-        let reader = Chunked {
-            data: input,
-            sizes,
-            next: 0,
-        };
+        let reader = ChunkedReader::new(input, sizes);
         let config = Config {
             block_size: block,
             line_buffered: false,
@@ -224,11 +203,7 @@ mod tests {
         let expected = a.rewrite_all(&input);
         for block in [4096, 5000, 6001] {
             let mut out = Vec::new();
-            let reader = Chunked {
-                data: &input,
-                sizes: vec![block / 3 + 1],
-                next: 0,
-            };
+            let reader = ChunkedReader::new(&input, vec![block / 3 + 1]);
             let config = Config {
                 block_size: block,
                 line_buffered: true,
@@ -240,14 +215,9 @@ mod tests {
 
     #[test]
     fn errors_say_which_side_failed() {
-        struct Failing;
-        impl Read for Failing {
-            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-                Err(io::Error::other("disk on fire"))
-            }
-        }
         let a = Annotator::new(&Options::default()).unwrap();
-        let err = run(&a, Failing, &mut Vec::new(), &Config::default()).unwrap_err();
+        let reader = FailingReader::new(b"callStatus=1\npartial");
+        let err = run(&a, reader, &mut Vec::new(), &Config::default()).unwrap_err();
         assert!(matches!(err, StreamError::Read(_)));
         let mut full = io::Cursor::new([0u8; 4]);
         let err = run(&a, &b"callStatus=1\n"[..], &mut full, &Config::default()).unwrap_err();

@@ -1,0 +1,234 @@
+//! The prefilter of the matcher: finding the case-insensitive trigrams `atu` and `sul` fast.
+//!
+//! Every key ends in the word `status` (`st-atu-s`) or `result` (`re-sul-t`), so a field can only be
+//! where one of these trigrams is. This module owns finding the next one; [`crate::matcher`] checks
+//! what is around it.
+//!
+//! Why not a crate: `memchr::memmem` has no case-insensitive mode, and `aho-corasick`'s Teddy (used on
+//! other architectures, below) needs all 16 case variants and pays a set-up cost on every call, which
+//! dominated the profile where near-misses like `status 200` give a hit every ~150 bytes. On x86_64 the
+//! check is done 32 (AVX2) or 16 (SSE2) bytes at a time: OR-ing 0x20 folds ASCII case (only `A`/`a` map
+//! to `a`, and so on for the five letters used), and three shifted loads compare the trigram at every
+//! position at once.
+
+/// Finds candidate positions. Chooses the widest instruction set the CPU has when built.
+#[derive(Debug, Clone)]
+pub struct Anchors {
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
+    #[cfg(not(target_arch = "x86_64"))]
+    fallback: aho_corasick::AhoCorasick,
+}
+
+impl Default for Anchors {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// True when a trigram starts at `i` (`i + 3 <= hay.len()`).
+#[inline]
+fn is_anchor(hay: &[u8], i: usize) -> bool {
+    let (a, b, c) = (hay[i] | 0x20, hay[i + 1] | 0x20, hay[i + 2] | 0x20);
+    (a == b'a' && b == b't' && c == b'u') || (a == b's' && b == b'u' && c == b'l')
+}
+
+/// The portable search: a plain loop.
+fn find_scalar(hay: &[u8], from: usize) -> Option<usize> {
+    (from..hay.len().saturating_sub(2)).find(|&i| is_anchor(hay, i))
+}
+
+impl Anchors {
+    /// Builds the searcher for this CPU.
+    pub fn new() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            Anchors {
+                avx2: std::is_x86_feature_detected!("avx2"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let mut variants = Vec::new();
+            for word in [b"atu", b"sul"] {
+                for mask in 0..8u8 {
+                    let v: Vec<u8> = (0..3)
+                        .map(|i| if mask & (1 << i) != 0 { word[i].to_ascii_uppercase() } else { word[i] })
+                        .collect();
+                    variants.push(v);
+                }
+            }
+            Anchors {
+                fallback: aho_corasick::AhoCorasick::new(&variants).expect("16 short patterns"),
+            }
+        }
+    }
+
+    /// The position of the first trigram starting at or after `from`.
+    #[inline]
+    pub fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if from >= hay.len() {
+                return None;
+            }
+            // SAFETY: AVX2 was detected at construction; SSE2 is part of the x86_64 baseline.
+            unsafe {
+                if self.avx2 {
+                    x86::find_avx2(hay, from)
+                } else {
+                    x86::find_sse2(hay, from)
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            use aho_corasick::Input;
+            self.fallback.find(Input::new(hay).range(from..)).map(|m| m.start())
+        }
+    }
+
+    /// The same search without SIMD, for tests.
+    pub fn find_portable(hay: &[u8], from: usize) -> Option<usize> {
+        find_scalar(hay, from)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::find_scalar;
+    use std::arch::x86_64::*;
+
+    /// The trigram mask of the 32 positions starting at `p`: bit `k` is set when a trigram starts at
+    /// `p + k`.
+    ///
+    /// # Safety
+    /// AVX2 is available and `p..p + 34` is readable.
+    #[inline(always)]
+    unsafe fn mask32(p: *const u8) -> u32 {
+        unsafe {
+            let fold = _mm256_set1_epi8(0x20);
+            let v0 = _mm256_or_si256(_mm256_loadu_si256(p as *const __m256i), fold);
+            let v1 = _mm256_or_si256(_mm256_loadu_si256(p.add(1) as *const __m256i), fold);
+            let v2 = _mm256_or_si256(_mm256_loadu_si256(p.add(2) as *const __m256i), fold);
+            let atu = _mm256_and_si256(
+                _mm256_and_si256(
+                    _mm256_cmpeq_epi8(v0, _mm256_set1_epi8(b'a' as i8)),
+                    _mm256_cmpeq_epi8(v1, _mm256_set1_epi8(b't' as i8)),
+                ),
+                _mm256_cmpeq_epi8(v2, _mm256_set1_epi8(b'u' as i8)),
+            );
+            let sul = _mm256_and_si256(
+                _mm256_and_si256(
+                    _mm256_cmpeq_epi8(v0, _mm256_set1_epi8(b's' as i8)),
+                    _mm256_cmpeq_epi8(v1, _mm256_set1_epi8(b'u' as i8)),
+                ),
+                _mm256_cmpeq_epi8(v2, _mm256_set1_epi8(b'l' as i8)),
+            );
+            _mm256_movemask_epi8(_mm256_or_si256(atu, sul)) as u32
+        }
+    }
+
+    /// AVX2 search: 64 positions per step (two 32-byte masks, one branch).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `from < hay.len()`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn find_avx2(hay: &[u8], from: usize) -> Option<usize> {
+        let n = hay.len();
+        let mut i = from;
+        let ptr = hay.as_ptr();
+        // Each step reads hay[i..i + 66].
+        while i + 66 <= n {
+            // SAFETY: i + 32 + 34 <= n.
+            let mask = unsafe { u64::from(mask32(ptr.add(i))) | (u64::from(mask32(ptr.add(i + 32))) << 32) };
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += 64;
+        }
+        if i + 34 <= n {
+            // SAFETY: i + 34 <= n.
+            let mask = unsafe { mask32(ptr.add(i)) };
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += 32;
+        }
+        find_scalar(hay, i)
+    }
+
+    /// SSE2 search: 16 positions per step.
+    ///
+    /// # Safety
+    /// `from < hay.len()` (SSE2 is always there on x86_64).
+    #[target_feature(enable = "sse2")]
+    pub unsafe fn find_sse2(hay: &[u8], from: usize) -> Option<usize> {
+        let n = hay.len();
+        let mut i = from;
+        let fold = _mm_set1_epi8(0x20);
+        let (a, t, u) = (_mm_set1_epi8(b'a' as i8), _mm_set1_epi8(b't' as i8), _mm_set1_epi8(b'u' as i8));
+        let (s, l) = (_mm_set1_epi8(b's' as i8), _mm_set1_epi8(b'l' as i8));
+        let ptr = hay.as_ptr();
+        while i + 18 <= n {
+            // SAFETY: i + 2 + 16 <= n.
+            let (v0, v1, v2) = unsafe {
+                (
+                    _mm_or_si128(_mm_loadu_si128(ptr.add(i) as *const __m128i), fold),
+                    _mm_or_si128(_mm_loadu_si128(ptr.add(i + 1) as *const __m128i), fold),
+                    _mm_or_si128(_mm_loadu_si128(ptr.add(i + 2) as *const __m128i), fold),
+                )
+            };
+            let atu = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(v0, a), _mm_cmpeq_epi8(v1, t)), _mm_cmpeq_epi8(v2, u));
+            let sul = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(v0, s), _mm_cmpeq_epi8(v1, u)), _mm_cmpeq_epi8(v2, l));
+            let mask = _mm_movemask_epi8(_mm_or_si128(atu, sul)) as u32;
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+        find_scalar(hay, i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_case_variant_at_every_offset() {
+        let finder = Anchors::new();
+        for word in ["atu", "ATU", "aTu", "sul", "SUL", "sUl"] {
+            for offset in 0..80 {
+                for tail in 0..40 {
+                    let mut hay = vec![b'x'; offset];
+                    hay.extend_from_slice(word.as_bytes());
+                    hay.extend(std::iter::repeat_n(b'y', tail));
+                    assert_eq!(finder.find(&hay, 0), Some(offset), "{word} at {offset}+{tail}");
+                    assert_eq!(finder.find(&hay, offset + 1), None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_scalar_search_on_tricky_bytes() {
+        // bytes that fold onto the letters with other bits set must not match
+        let noise: Vec<u8> = (0u8..=255).cycle().take(5000).collect();
+        let finder = Anchors::new();
+        let mut hay = noise.clone();
+        hay.extend_from_slice(b"..StAtUs..");
+        hay.extend_from_slice(&noise);
+        let mut from = 0;
+        loop {
+            let (fast, slow) = (finder.find(&hay, from), Anchors::find_portable(&hay, from));
+            assert_eq!(fast, slow, "from {from}");
+            match fast {
+                Some(i) => from = i + 1,
+                None => break,
+            }
+        }
+        assert!(finder.find(b"at", 0).is_none());
+        assert!(finder.find(b"", 0).is_none());
+    }
+}

@@ -1,0 +1,226 @@
+//! Property tests for the byte-exact promises: the fast matcher agrees with the reference regex,
+//! annotate is idempotent, strip inverts it, the output is the input plus insertions, nothing panics,
+//! and streaming gives the same bytes whatever sizes the reads return.
+//!
+//! Random bytes alone almost never form a field, so most inputs are built from log-like tokens: key
+//! words in mixed case, joiners, separators, quotes, digit runs, annotations, CRLF and arbitrary bytes.
+
+use mfa_annotate::annotate::{Annotator, Mode, Options, Unknown};
+use mfa_annotate::matcher::Matcher;
+use mfa_annotate::reference;
+use mfa_annotate::stream::{self, Config};
+use mfa_annotate::template::{Template, UNKNOWN_DESCRIPTION};
+use mfa_annotate::testing::ChunkedReader;
+use proptest::prelude::*;
+
+/// Cases per property; seven properties make well over 10,000 cases in all.
+const CASES: u32 = 2000;
+
+fn mixed_case(word: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<bool>(), word.len()).prop_map(move |upper| {
+        word.bytes()
+            .zip(upper)
+            .map(|(b, u)| if u { b.to_ascii_uppercase() } else { b })
+            .collect()
+    })
+}
+
+fn token() -> impl Strategy<Value = Vec<u8>> {
+    let fixed = prop_oneof![
+        Just(b"=".to_vec()),
+        Just(b":".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\t".to_vec()),
+        Just(b"_".to_vec()),
+        Just(b"-".to_vec()),
+        Just(b".".to_vec()),
+        Just(b"'".to_vec()),
+        Just(b"\"".to_vec()),
+        Just(b"<".to_vec()),
+        Just(b">".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"x".to_vec()),
+        Just(b" (Mobile App Denied)".to_vec()),
+        Just(b" (PIN Entered)".to_vec()),
+        Just(b" (unknown MFA result code)".to_vec()),
+        Just(b"<callStatus>".to_vec()),
+        Just(b"callStatus=".to_vec()),
+    ];
+    let digits = prop_oneof![
+        Just(b"1".to_vec()),
+        Just(b"129".to_vec()),
+        Just(b"0132".to_vec()),
+        Just(b"99".to_vec()),
+        Just(b"123456789".to_vec()),
+        Just(b"1234567890".to_vec()),
+        "[0-9]{1,3}".prop_map(String::into_bytes),
+    ];
+    let words = prop_oneof![
+        mixed_case("call"),
+        mixed_case("raw"),
+        mixed_case("sms"),
+        mixed_case("mfa"),
+        mixed_case("status"),
+        mixed_case("result"),
+        mixed_case("code"),
+    ];
+    prop_oneof![
+        4 => words,
+        3 => fixed,
+        2 => digits,
+        1 => proptest::collection::vec(any::<u8>(), 1..4),
+    ]
+}
+
+/// Log-like input: up to 60 tokens.
+fn loglike() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(token(), 0..60).prop_map(|t| t.concat())
+}
+
+/// Log-like or arbitrary bytes.
+fn input() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![4 => loglike(), 1 => proptest::collection::vec(any::<u8>(), 0..300)]
+}
+
+fn annotator(template: &str, unknown: Unknown, mode: Mode) -> Annotator {
+    Annotator::new(&Options {
+        template: Template::parse(template).unwrap(),
+        unknown,
+        mode,
+    })
+    .unwrap()
+}
+
+/// The annotation the default template gives a code, from the table (the model, not the annotator).
+fn expected_annotation(code: u32) -> String {
+    let desc = mfa_annotate::codes::lookup(code).map_or(UNKNOWN_DESCRIPTION, |c| c.description);
+    format!(" ({desc})")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fast_matcher_agrees_with_the_reference_regex(x in input()) {
+        let fast: Vec<_> = Matcher::new().find_iter(&x).collect();
+        prop_assert_eq!(fast, reference::find_all(&x));
+    }
+
+    #[test]
+    fn output_is_input_plus_insertions_at_field_ends(x in input()) {
+        // A model of annotate built on the reference matcher.
+        let mut model = Vec::new();
+        let mut copied = 0;
+        for f in reference::find_all(&x) {
+            let text = expected_annotation(f.code);
+            if !x[f.insert_at..].starts_with(text.as_bytes()) {
+                model.extend_from_slice(&x[copied..f.insert_at]);
+                model.extend_from_slice(text.as_bytes());
+                copied = f.insert_at;
+            }
+        }
+        model.extend_from_slice(&x[copied..]);
+        let a = annotator(" ({desc})", Unknown::Annotate, Mode::Annotate);
+        prop_assert_eq!(a.rewrite_all(&x), model);
+    }
+
+    #[test]
+    fn annotate_is_idempotent(x in input()) {
+        for unknown in [Unknown::Annotate, Unknown::Keep] {
+            let a = annotator(" ({desc})", unknown, Mode::Annotate);
+            let once = a.rewrite_all(&x);
+            prop_assert_eq!(a.rewrite_all(&once), once.clone());
+        }
+    }
+
+    #[test]
+    fn strip_inverts_annotate(x in input()) {
+        let a = annotator(" ({desc})", Unknown::Annotate, Mode::Annotate);
+        let s = annotator(" ({desc})", Unknown::Annotate, Mode::Strip);
+        let stripped = s.rewrite_all(&x);
+        prop_assert_eq!(s.rewrite_all(&a.rewrite_all(&x)), stripped.clone());
+        if stripped == x {
+            // no annotations in the input: strip gives it back exactly
+            prop_assert_eq!(s.rewrite_all(&a.rewrite_all(&x)), x);
+        }
+    }
+
+    #[test]
+    fn custom_templates_keep_the_promises(x in loglike(), t in 0usize..4) {
+        let template = [" [{code}]", ": {desc} ({kind});", "\t<{kind}:{code}>", " {{{desc}}}"][t];
+        let a = annotator(template, Unknown::Annotate, Mode::Annotate);
+        let s = annotator(template, Unknown::Annotate, Mode::Strip);
+        let once = a.rewrite_all(&x);
+        prop_assert_eq!(a.rewrite_all(&once), once.clone());
+        prop_assert_eq!(s.rewrite_all(&once), s.rewrite_all(&x));
+    }
+
+    #[test]
+    fn no_panic_on_arbitrary_bytes(x in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        for mode in [Mode::Annotate, Mode::Strip] {
+            let a = annotator(" ({desc})", Unknown::Annotate, mode);
+            let _ = a.rewrite_all(&x);
+        }
+    }
+
+    #[test]
+    fn streaming_is_read_size_invariant(
+        x in loglike(),
+        sizes in proptest::collection::vec(1usize..40, 1..6),
+        strip in any::<bool>(),
+    ) {
+        let mode = if strip { Mode::Strip } else { Mode::Annotate };
+        let a = annotator(" ({desc})", Unknown::Annotate, mode);
+        let whole = a.rewrite_all(&x);
+        // the smallest buffer the stream allows, so that long lines are cut too
+        let config = Config { block_size: 0, line_buffered: false };
+        let mut out = Vec::new();
+        stream::run(&a, ChunkedReader::new(&x, sizes), &mut out, &config).unwrap();
+        prop_assert_eq!(out, whole);
+    }
+}
+
+/// The chunked path on long lines without newlines: a cut must never split a field or an annotation.
+#[test]
+fn streaming_long_lines_at_every_read_size() {
+    let mut line = Vec::new();
+    let mut i = 0u32;
+    while line.len() < 40_000 {
+        line.extend_from_slice(format!("callStatus={} (Fraud Reported)|x Call Status: '{}'|", i % 150, i % 30).as_bytes());
+        i += 1;
+    }
+    for mode in [Mode::Annotate, Mode::Strip] {
+        let a = annotator(" ({desc})", Unknown::Annotate, mode);
+        let whole = a.rewrite_all(&line);
+        for size in [1, 2, 3, 5, 64, 4095, 4096, 4097, 10_000] {
+            let config = Config { block_size: 0, line_buffered: false };
+            let mut out = Vec::new();
+            stream::run(&a, ChunkedReader::new(&line, vec![size]), &mut out, &config).unwrap();
+            assert_eq!(out, whole, "read size {size}");
+        }
+    }
+}
+
+/// The generator must produce fields often, or the properties above would prove little.
+#[test]
+fn the_generator_produces_fields() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = loglike();
+    let (mut with_fields, mut annotated_twice, n) = (0, 0, 1000);
+    let a = annotator(" ({desc})", Unknown::Annotate, Mode::Annotate);
+    for _ in 0..n {
+        let x = strategy.new_tree(&mut runner).unwrap().current();
+        let fields = reference::find_all(&x).len();
+        if fields > 0 {
+            with_fields += 1;
+        }
+        if fields > 1 && a.rewrite_all(&x) != x {
+            annotated_twice += 1;
+        }
+    }
+    assert!(with_fields > n / 5, "only {with_fields} of {n} inputs have a field");
+    assert!(annotated_twice > n / 20, "only {annotated_twice} of {n} inputs have several fields");
+}
