@@ -67,24 +67,44 @@ impl Anchors {
     /// The position of the first trigram starting at or after `from`.
     #[inline]
     pub fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        self.iter(hay, from).next()
+    }
+
+    /// All trigram positions at or after `from`, in order. The iterator keeps the bit mask of the
+    /// 64-byte block it is in, so going from one candidate to the next costs a bit scan, not a new search.
+    #[inline]
+    pub fn iter<'a, 'h>(&'a self, hay: &'h [u8], from: usize) -> AnchorIter<'a, 'h> {
+        AnchorIter {
+            anchors: self,
+            hay,
+            base: from,
+            mask: 0,
+            next_block: from,
+        }
+    }
+
+    /// The next block at or after `at` that has a trigram.
+    #[inline]
+    fn next_block(&self, hay: &[u8], at: usize) -> Option<Block> {
         #[cfg(target_arch = "x86_64")]
         {
-            if from >= hay.len() {
-                return None;
-            }
             // SAFETY: AVX2 was detected at construction; SSE2 is part of the x86_64 baseline.
             unsafe {
                 if self.avx2 {
-                    x86::find_avx2(hay, from)
+                    x86::next_block_avx2(hay, at)
                 } else {
-                    x86::find_sse2(hay, from)
+                    x86::next_block_sse2(hay, at)
                 }
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             use aho_corasick::Input;
-            self.fallback.find(Input::new(hay).range(from..)).map(|m| m.start())
+            if at >= hay.len() {
+                return None;
+            }
+            let m = self.fallback.find(Input::new(hay).range(at..))?;
+            Some(scalar_block(hay, m.start()))
         }
     }
 
@@ -94,9 +114,75 @@ impl Anchors {
     }
 }
 
+/// Iterator over trigram positions, from [`Anchors::iter`].
+#[derive(Debug)]
+pub struct AnchorIter<'a, 'h> {
+    anchors: &'a Anchors,
+    hay: &'h [u8],
+    /// Start of the block `mask` describes.
+    base: usize,
+    /// Trigrams of the current block not yet returned.
+    mask: u64,
+    /// Where the search for the next block starts.
+    next_block: usize,
+}
+
+impl Iterator for AnchorIter<'_, '_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.mask == 0 {
+            let block = self.anchors.next_block(self.hay, self.next_block)?;
+            self.base = block.start;
+            self.mask = block.mask;
+            self.next_block = block.start + block.width;
+        }
+        let bit = self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(self.base + bit)
+    }
+}
+
+/// A run of positions and which of them start a trigram.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    /// The first position.
+    start: usize,
+    /// Bit `k` is set when a trigram starts at `start + k`.
+    mask: u64,
+    /// How many positions the block covers (at most 64).
+    width: usize,
+}
+
+/// The 64 positions from `at`, checked one by one.
+fn scalar_block(hay: &[u8], at: usize) -> Block {
+    let mut mask = 0u64;
+    for i in at..hay.len().saturating_sub(2).min(at + 64) {
+        if is_anchor(hay, i) {
+            mask |= 1 << (i - at);
+        }
+    }
+    Block { start: at, mask, width: 64 }
+}
+
+/// The first block with a trigram from `at` to the end, checked one by one (the last few bytes, where
+/// a vector load would read past the end).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn tail(hay: &[u8], mut at: usize) -> Option<Block> {
+    while at + 2 < hay.len() {
+        let block = scalar_block(hay, at);
+        if block.mask != 0 {
+            return Some(block);
+        }
+        at += 64;
+    }
+    None
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::find_scalar;
+    use super::{tail, Block};
     use std::arch::x86_64::*;
 
     /// The trigram mask of the 32 positions starting at `p`: bit `k` is set when a trigram starts at
@@ -129,65 +215,71 @@ mod x86 {
         }
     }
 
-    /// AVX2 search: 64 positions per step (two 32-byte masks, one branch).
+    /// AVX2: the next block from `at` with a trigram: its start, mask and width (32 positions, or 64
+    /// for the scalar tail).
+    ///
+    /// One 32-byte step per iteration on purpose: combining two masks into one test made LLVM rebuild
+    /// the bits byte by byte on every hit.
     ///
     /// # Safety
-    /// The CPU must support AVX2; `from < hay.len()`.
+    /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn find_avx2(hay: &[u8], from: usize) -> Option<usize> {
+    pub unsafe fn next_block_avx2(hay: &[u8], mut at: usize) -> Option<Block> {
         let n = hay.len();
-        let mut i = from;
         let ptr = hay.as_ptr();
-        // Each step reads hay[i..i + 66].
-        while i + 66 <= n {
-            // SAFETY: i + 32 + 34 <= n.
-            let mask = unsafe { u64::from(mask32(ptr.add(i))) | (u64::from(mask32(ptr.add(i + 32))) << 32) };
+        // Each step reads hay[at..at + 34].
+        while at + 34 <= n {
+            // SAFETY: at + 34 <= n.
+            let mask = unsafe { mask32(ptr.add(at)) };
             if mask != 0 {
-                return Some(i + mask.trailing_zeros() as usize);
+                return Some(Block { start: at, mask: u64::from(mask), width: 32 });
             }
-            i += 64;
+            at += 32;
         }
-        if i + 34 <= n {
-            // SAFETY: i + 34 <= n.
-            let mask = unsafe { mask32(ptr.add(i)) };
-            if mask != 0 {
-                return Some(i + mask.trailing_zeros() as usize);
-            }
-            i += 32;
-        }
-        find_scalar(hay, i)
+        tail(hay, at)
     }
 
-    /// SSE2 search: 16 positions per step.
+    /// The trigram mask of the 16 positions starting at `p` (SSE2).
     ///
     /// # Safety
-    /// `from < hay.len()` (SSE2 is always there on x86_64).
-    #[target_feature(enable = "sse2")]
-    pub unsafe fn find_sse2(hay: &[u8], from: usize) -> Option<usize> {
-        let n = hay.len();
-        let mut i = from;
-        let fold = _mm_set1_epi8(0x20);
-        let (a, t, u) = (_mm_set1_epi8(b'a' as i8), _mm_set1_epi8(b't' as i8), _mm_set1_epi8(b'u' as i8));
-        let (s, l) = (_mm_set1_epi8(b's' as i8), _mm_set1_epi8(b'l' as i8));
-        let ptr = hay.as_ptr();
-        while i + 18 <= n {
-            // SAFETY: i + 2 + 16 <= n.
-            let (v0, v1, v2) = unsafe {
-                (
-                    _mm_or_si128(_mm_loadu_si128(ptr.add(i) as *const __m128i), fold),
-                    _mm_or_si128(_mm_loadu_si128(ptr.add(i + 1) as *const __m128i), fold),
-                    _mm_or_si128(_mm_loadu_si128(ptr.add(i + 2) as *const __m128i), fold),
-                )
-            };
-            let atu = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(v0, a), _mm_cmpeq_epi8(v1, t)), _mm_cmpeq_epi8(v2, u));
-            let sul = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(v0, s), _mm_cmpeq_epi8(v1, u)), _mm_cmpeq_epi8(v2, l));
-            let mask = _mm_movemask_epi8(_mm_or_si128(atu, sul)) as u32;
-            if mask != 0 {
-                return Some(i + mask.trailing_zeros() as usize);
-            }
-            i += 16;
+    /// `p..p + 18` is readable.
+    #[inline(always)]
+    unsafe fn mask16(p: *const u8) -> u32 {
+        unsafe {
+            let fold = _mm_set1_epi8(0x20);
+            let v0 = _mm_or_si128(_mm_loadu_si128(p as *const __m128i), fold);
+            let v1 = _mm_or_si128(_mm_loadu_si128(p.add(1) as *const __m128i), fold);
+            let v2 = _mm_or_si128(_mm_loadu_si128(p.add(2) as *const __m128i), fold);
+            let atu = _mm_and_si128(
+                _mm_and_si128(_mm_cmpeq_epi8(v0, _mm_set1_epi8(b'a' as i8)), _mm_cmpeq_epi8(v1, _mm_set1_epi8(b't' as i8))),
+                _mm_cmpeq_epi8(v2, _mm_set1_epi8(b'u' as i8)),
+            );
+            let sul = _mm_and_si128(
+                _mm_and_si128(_mm_cmpeq_epi8(v0, _mm_set1_epi8(b's' as i8)), _mm_cmpeq_epi8(v1, _mm_set1_epi8(b'u' as i8))),
+                _mm_cmpeq_epi8(v2, _mm_set1_epi8(b'l' as i8)),
+            );
+            _mm_movemask_epi8(_mm_or_si128(atu, sul)) as u32
         }
-        find_scalar(hay, i)
+    }
+
+    /// SSE2: the next block from `at` with a trigram: its start, mask and width (16 positions, or 64
+    /// for the scalar tail).
+    ///
+    /// # Safety
+    /// None beyond x86_64 itself (SSE2 is always there).
+    #[target_feature(enable = "sse2")]
+    pub unsafe fn next_block_sse2(hay: &[u8], mut at: usize) -> Option<Block> {
+        let n = hay.len();
+        let ptr = hay.as_ptr();
+        while at + 18 <= n {
+            // SAFETY: at + 18 <= n.
+            let mask = unsafe { mask16(ptr.add(at)) };
+            if mask != 0 {
+                return Some(Block { start: at, mask: u64::from(mask), width: 16 });
+            }
+            at += 16;
+        }
+        tail(hay, at)
     }
 }
 
