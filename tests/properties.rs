@@ -66,11 +66,52 @@ fn token() -> impl Strategy<Value = Vec<u8>> {
         mixed_case("code"),
     ];
     prop_oneof![
+        2 => field(),
         4 => words,
         3 => fixed,
         2 => digits,
         1 => proptest::collection::vec(any::<u8>(), 1..4),
     ]
+}
+
+/// A whole key: the words of one key in mixed case, each gap joined by nothing, a space, `_`, `-` or `.`.
+fn key() -> impl Strategy<Value = Vec<u8>> {
+    let keys: Vec<&'static [&'static str]> = vec![
+        &["call", "status"],
+        &["raw", "call", "status"],
+        &["call", "result"],
+        &["sms", "status"],
+        &["sms", "result"],
+        &["result", "code"],
+        &["mfa", "result"],
+        &["mfa", "status"],
+        &["mfa", "result", "code"],
+    ];
+    let joiner = prop_oneof![Just(""), Just(" "), Just("_"), Just("-"), Just("."), Just("  ")];
+    (proptest::sample::select(keys), proptest::collection::vec(joiner, 2), proptest::collection::vec(any::<bool>(), 16))
+        .prop_map(|(words, joiners, upper)| {
+            let mut key = Vec::new();
+            for (i, w) in words.iter().enumerate() {
+                if i > 0 {
+                    key.extend_from_slice(joiners[i - 1].as_bytes());
+                }
+                key.extend_from_slice(w.as_bytes());
+            }
+            key.iter()
+                .zip(upper.iter().cycle())
+                .map(|(&b, &u)| if u { b.to_ascii_uppercase() } else { b })
+                .collect()
+        })
+}
+
+/// A likely field: a key, a separator, maybe a quote, digits.
+fn field() -> impl Strategy<Value = Vec<u8>> {
+    let sep = prop_oneof![Just("="), Just(":"), Just(" = "), Just(" "), Just("\t: "), Just(""), Just("=="), Just("> ")];
+    let quote = prop_oneof![Just(""), Just(""), Just("'"), Just("\"")];
+    let digits = prop_oneof![Just("7"), Just("129"), Just("0132"), Just("99"), Just("1234567890"), Just("12.5")];
+    (key(), sep, quote.clone(), digits, quote).prop_map(|(k, s, q1, d, q2)| {
+        [k, s.into(), q1.into(), d.into(), q2.into()].concat()
+    })
 }
 
 /// Log-like input: up to 60 tokens.
