@@ -53,7 +53,13 @@ impl Anchors {
             for word in [b"atu", b"sul"] {
                 for mask in 0..8u8 {
                     let v: Vec<u8> = (0..3)
-                        .map(|i| if mask & (1 << i) != 0 { word[i].to_ascii_uppercase() } else { word[i] })
+                        .map(|i| {
+                            if mask & (1 << i) != 0 {
+                                word[i].to_ascii_uppercase()
+                            } else {
+                                word[i]
+                            }
+                        })
                         .collect();
                     variants.push(v);
                 }
@@ -163,7 +169,11 @@ fn scalar_block(hay: &[u8], at: usize) -> Block {
             mask |= 1 << (i - at);
         }
     }
-    Block { start: at, mask, width: 64 }
+    Block {
+        start: at,
+        mask,
+        width: 64,
+    }
 }
 
 /// The first block with a trigram from `at` to the end, checked one by one (the last few bytes, where
@@ -232,7 +242,11 @@ mod x86 {
             // SAFETY: at + 34 <= n.
             let mask = unsafe { mask32(ptr.add(at)) };
             if mask != 0 {
-                return Some(Block { start: at, mask: u64::from(mask), width: 32 });
+                return Some(Block {
+                    start: at,
+                    mask: u64::from(mask),
+                    width: 32,
+                });
             }
             at += 32;
         }
@@ -251,11 +265,17 @@ mod x86 {
             let v1 = _mm_or_si128(_mm_loadu_si128(p.add(1) as *const __m128i), fold);
             let v2 = _mm_or_si128(_mm_loadu_si128(p.add(2) as *const __m128i), fold);
             let atu = _mm_and_si128(
-                _mm_and_si128(_mm_cmpeq_epi8(v0, _mm_set1_epi8(b'a' as i8)), _mm_cmpeq_epi8(v1, _mm_set1_epi8(b't' as i8))),
+                _mm_and_si128(
+                    _mm_cmpeq_epi8(v0, _mm_set1_epi8(b'a' as i8)),
+                    _mm_cmpeq_epi8(v1, _mm_set1_epi8(b't' as i8)),
+                ),
                 _mm_cmpeq_epi8(v2, _mm_set1_epi8(b'u' as i8)),
             );
             let sul = _mm_and_si128(
-                _mm_and_si128(_mm_cmpeq_epi8(v0, _mm_set1_epi8(b's' as i8)), _mm_cmpeq_epi8(v1, _mm_set1_epi8(b'u' as i8))),
+                _mm_and_si128(
+                    _mm_cmpeq_epi8(v0, _mm_set1_epi8(b's' as i8)),
+                    _mm_cmpeq_epi8(v1, _mm_set1_epi8(b'u' as i8)),
+                ),
                 _mm_cmpeq_epi8(v2, _mm_set1_epi8(b'l' as i8)),
             );
             _mm_movemask_epi8(_mm_or_si128(atu, sul)) as u32
@@ -275,7 +295,11 @@ mod x86 {
             // SAFETY: at + 18 <= n.
             let mask = unsafe { mask16(ptr.add(at)) };
             if mask != 0 {
-                return Some(Block { start: at, mask: u64::from(mask), width: 16 });
+                return Some(Block {
+                    start: at,
+                    mask: u64::from(mask),
+                    width: 16,
+                });
             }
             at += 16;
         }
@@ -296,7 +320,11 @@ mod tests {
                     let mut hay = vec![b'x'; offset];
                     hay.extend_from_slice(word.as_bytes());
                     hay.extend(std::iter::repeat_n(b'y', tail));
-                    assert_eq!(finder.find(&hay, 0), Some(offset), "{word} at {offset}+{tail}");
+                    assert_eq!(
+                        finder.find(&hay, 0),
+                        Some(offset),
+                        "{word} at {offset}+{tail}"
+                    );
                     assert_eq!(finder.find(&hay, offset + 1), None);
                 }
             }

@@ -8,9 +8,9 @@
 //! - [`Mode::Strip`] removes exactly those annotations, so `strip(annotate(x)) == strip(x)`.
 
 use crate::codes;
-use std::borrow::Cow;
 use crate::matcher::{is_joiner, is_word, Matcher};
 use crate::template::{Template, UNKNOWN_DESCRIPTION, UNKNOWN_KIND};
+use std::borrow::Cow;
 
 /// What a rewrite does at each field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -116,7 +116,12 @@ impl Annotator {
         let unknown = render(0, UNKNOWN_DESCRIPTION, UNKNOWN_KIND)?;
         // `{code}` of an unknown number is up to 9 digits where the rendering above has 1.
         let unknown_longest = unknown.len() + 8 * options.template.code_placeholders();
-        let longest = known.iter().map(|k| k.len()).chain([unknown_longest]).max().unwrap_or(0);
+        let longest = known
+            .iter()
+            .map(|k| k.len())
+            .chain([unknown_longest])
+            .max()
+            .unwrap_or(0);
         Ok(Annotator {
             matcher,
             known,
@@ -145,7 +150,9 @@ impl Annotator {
         match self.known.get(code as usize) {
             Some(a) if !a.is_empty() => (Cow::Borrowed(a), true),
             _ if self.template.uses_code() => {
-                let text = self.template.render(code, UNKNOWN_DESCRIPTION, UNKNOWN_KIND);
+                let text = self
+                    .template
+                    .render(code, UNKNOWN_DESCRIPTION, UNKNOWN_KIND);
                 (Cow::Owned(text.into_bytes()), self.annotate_unknown)
             }
             _ => (Cow::Borrowed(&self.unknown), self.annotate_unknown),
@@ -161,7 +168,13 @@ impl Annotator {
     ///
     /// Returns the counts and the end of the input consumed: `cut`, or further when a stripped
     /// annotation ran past `cut` (possible only when `cut` is not at a line end).
-    pub fn rewrite(&self, hay: &[u8], start: usize, cut: usize, out: &mut Vec<u8>) -> (Counts, usize) {
+    pub fn rewrite(
+        &self,
+        hay: &[u8],
+        start: usize,
+        cut: usize,
+        out: &mut Vec<u8>,
+    ) -> (Counts, usize) {
         let mut counts = Counts::default();
         let mut copied = start;
         let mut pos = start;
@@ -292,8 +305,14 @@ mod tests {
 
     #[test]
     fn quoted_values_are_annotated_after_the_quote() {
-        assert_eq!(ann("Call Status='20'"), "Call Status='20' (Text Message Sent)");
-        assert_eq!(ann("x ResultCode=\"132\"/>"), "x ResultCode=\"132\" (Fraud Reported)/>");
+        assert_eq!(
+            ann("Call Status='20'"),
+            "Call Status='20' (Text Message Sent)"
+        );
+        assert_eq!(
+            ann("x ResultCode=\"132\"/>"),
+            "x ResultCode=\"132\" (Fraud Reported)/>"
+        );
         assert_eq!(ann("callStatus='20"), "callStatus='20 (Text Message Sent)");
     }
 
@@ -306,15 +325,24 @@ mod tests {
             );
         }
         let keep = annotator(crate::template::DEFAULT, Unknown::Keep, Mode::Annotate);
-        assert_eq!(keep.rewrite_all(b"callStatus=99 callStatus=7"), b"callStatus=99 callStatus=7 (Bypassed Auth)");
+        assert_eq!(
+            keep.rewrite_all(b"callStatus=99 callStatus=7"),
+            b"callStatus=99 callStatus=7 (Bypassed Auth)"
+        );
         // strip removes unknown annotations whatever the unknown policy
         let s = annotator(crate::template::DEFAULT, Unknown::Keep, Mode::Strip);
-        assert_eq!(s.rewrite_all(b"callStatus=99 (unknown MFA result code)"), b"callStatus=99");
+        assert_eq!(
+            s.rewrite_all(b"callStatus=99 (unknown MFA result code)"),
+            b"callStatus=99"
+        );
     }
 
     #[test]
     fn leading_zeros_and_several_fields() {
-        assert_eq!(ann("callStatus=007 smsResult=19"), "callStatus=007 (Bypassed Auth) smsResult=19 (Text Message Authenticated)");
+        assert_eq!(
+            ann("callStatus=007 smsResult=19"),
+            "callStatus=007 (Bypassed Auth) smsResult=19 (Text Message Authenticated)"
+        );
     }
 
     #[test]
@@ -324,18 +352,28 @@ mod tests {
             ann("callStatus=5 (Text Message Sent)"),
             "callStatus=5 (PIN Expired and Not Changed) (Text Message Sent)"
         );
-        assert_eq!(strip("callStatus=129 (Mobile App Denied) (Mobile App Denied)"), "callStatus=129 (Mobile App Denied)");
+        assert_eq!(
+            strip("callStatus=129 (Mobile App Denied) (Mobile App Denied)"),
+            "callStatus=129 (Mobile App Denied)"
+        );
     }
 
     #[test]
     fn custom_templates() {
-        let a = annotator(" [{code} {kind}: {desc}]", Unknown::Annotate, Mode::Annotate);
+        let a = annotator(
+            " [{code} {kind}: {desc}]",
+            Unknown::Annotate,
+            Mode::Annotate,
+        );
         assert_eq!(
             a.rewrite_all(b"callStatus=0132 callStatus=5000"),
             b"callStatus=0132 [132 error: Fraud Reported] callStatus=5000 [5000 unknown: unknown MFA result code]"
         );
         let s = annotator(" [{code} {kind}: {desc}]", Unknown::Annotate, Mode::Strip);
-        assert_eq!(s.rewrite_all(&a.rewrite_all(b"callStatus=7")), b"callStatus=7");
+        assert_eq!(
+            s.rewrite_all(&a.rewrite_all(b"callStatus=7")),
+            b"callStatus=7"
+        );
         // an empty template changes nothing
         let e = annotator("", Unknown::Annotate, Mode::Annotate);
         assert_eq!(e.rewrite_all(b"callStatus=7"), b"callStatus=7");
@@ -343,14 +381,32 @@ mod tests {
 
     #[test]
     fn unsafe_templates_are_refused() {
-        for t in ["{desc}", " {desc}", "x({desc})", "7", ".({desc})", "'({desc})", " ({desc})\n", " (call ", " (callStatus=1)", " ({desc})<", " ({desc})_"] {
+        for t in [
+            "{desc}",
+            " {desc}",
+            "x({desc})",
+            "7",
+            ".({desc})",
+            "'({desc})",
+            " ({desc})\n",
+            " (call ",
+            " (callStatus=1)",
+            " ({desc})<",
+            " ({desc})_",
+        ] {
             let r = Annotator::new(&Options {
                 template: Template::parse(t).unwrap(),
                 ..Options::default()
             });
             assert!(r.is_err(), "{t:?} should be refused");
         }
-        for t in [" ({desc})", " [{code}]", ": {desc};", "\t# {desc} #", " <{kind}>"] {
+        for t in [
+            " ({desc})",
+            " [{code}]",
+            ": {desc};",
+            "\t# {desc} #",
+            " <{kind}>",
+        ] {
             let r = Annotator::new(&Options {
                 template: Template::parse(t).unwrap(),
                 ..Options::default()
@@ -362,7 +418,9 @@ mod tests {
     #[test]
     fn bytes_around_fields_pass_through() {
         let input = b"\xff\x00callStatus=1\xfe\r\n\x00";
-        let out = Annotator::new(&Options::default()).unwrap().rewrite_all(input);
+        let out = Annotator::new(&Options::default())
+            .unwrap()
+            .rewrite_all(input);
         assert_eq!(out, b"\xff\x00callStatus=1 (PIN Entered)\xfe\r\n\x00");
     }
 
@@ -373,6 +431,15 @@ mod tests {
         let mut out = Vec::new();
         let (c, end) = a.rewrite(hay, 2, 15, &mut out);
         assert_eq!(out, b"callStatus=1 (PIN Entered)\n");
-        assert_eq!((c, end), (Counts { fields: 1, changed: 1 }, 15));
+        assert_eq!(
+            (c, end),
+            (
+                Counts {
+                    fields: 1,
+                    changed: 1
+                },
+                15
+            )
+        );
     }
 }

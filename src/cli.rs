@@ -95,7 +95,11 @@ fn run(args: &Args) -> Result<ExitCode, String> {
             UnknownArg::Annotate => Unknown::Annotate,
             UnknownArg::Keep => Unknown::Keep,
         },
-        mode: if args.strip { Mode::Strip } else { Mode::Annotate },
+        mode: if args.strip {
+            Mode::Strip
+        } else {
+            Mode::Annotate
+        },
     };
     let annotator = Annotator::new(&options).map_err(|e| format!("--format: {e}"))?;
     let config = stream::Config {

@@ -53,7 +53,11 @@ const fn code(number: u16, description: &'static str) -> Code {
     Code {
         number,
         description,
-        kind: if number <= 25 { Kind::Result } else { Kind::Error },
+        kind: if number <= 25 {
+            Kind::Result
+        } else {
+            Kind::Error
+        },
         fraud: number == 112 || number == 132,
     }
 }
@@ -188,7 +192,11 @@ mod tests {
         let mut count = 0;
         for (line, entry) in lines.zip(all()) {
             let (number, description) = line.split_once('\t').expect("tab-separated line");
-            assert_eq!(entry.number, number.parse::<u16>().unwrap(), "line {line:?}");
+            assert_eq!(
+                entry.number,
+                number.parse::<u16>().unwrap(),
+                "line {line:?}"
+            );
             assert_eq!(entry.description, description, "code {number}");
             let found = lookup(entry.number as u32).expect("indexed");
             assert_eq!(found, entry);

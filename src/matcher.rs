@@ -190,7 +190,8 @@ fn verify(hay: &[u8], pos: usize, ws: usize) -> Option<FieldMatch> {
                 .then(|| key_value(hay, cs, we, Separator::SignOrBlanks))
                 .flatten();
         }
-        let start = word_before(hay, pos, ws, b"sms").or_else(|| word_before(hay, pos, ws, b"mfa"))?;
+        let start =
+            word_before(hay, pos, ws, b"sms").or_else(|| word_before(hay, pos, ws, b"mfa"))?;
         at_boundary(hay, start)
             .then(|| key_value(hay, start, we, Separator::SignOnly))
             .flatten()
@@ -198,7 +199,10 @@ fn verify(hay: &[u8], pos: usize, ws: usize) -> Option<FieldMatch> {
         if !(hay[ws] | 0x20 == b'r' && hay[ws + 1] | 0x20 == b'e' && hay[ws + 5] | 0x20 == b't') {
             return None;
         }
-        if !matches!(next, b' ' | b'\t' | b'=' | b':' | b'_' | b'-' | b'.' | b'c' | b'C') {
+        if !matches!(
+            next,
+            b' ' | b'\t' | b'=' | b':' | b'_' | b'-' | b'.' | b'c' | b'C'
+        ) {
             return None;
         }
         if let Some(ce) = code_after(hay, we) {
@@ -317,7 +321,11 @@ fn value(
 /// splitting a field: see [`crate::stream`].
 #[inline]
 pub fn may_be_in_field(b: u8) -> bool {
-    is_word(b) || matches!(b, b' ' | b'\t' | b'-' | b'.' | b'=' | b':' | b'\'' | b'"' | b'<' | b'>')
+    is_word(b)
+        || matches!(
+            b,
+            b' ' | b'\t' | b'-' | b'.' | b'=' | b':' | b'\'' | b'"' | b'<' | b'>'
+        )
 }
 
 #[cfg(test)]
@@ -413,7 +421,10 @@ mod tests {
         assert_eq!(one("callStatus 1"), ("callStatus 1".into(), 1));
         assert_eq!(one("rawCallStatus\t21"), ("rawCallStatus\t21".into(), 21));
         assert_eq!(one("result code 129"), ("result code 129".into(), 129));
-        assert_eq!(one("MFA result code  20"), ("MFA result code  20".into(), 20));
+        assert_eq!(
+            one("MFA result code  20"),
+            ("MFA result code  20".into(), 20)
+        );
         none("sms status 19");
         none("call result 1");
         none("mfa result 1");
@@ -427,7 +438,10 @@ mod tests {
     #[test]
     fn quotes() {
         assert_eq!(one("Call Status='20' x"), ("Call Status='20'".into(), 20));
-        assert_eq!(one("ResultCode=\"132\"/>"), ("ResultCode=\"132\"".into(), 132));
+        assert_eq!(
+            one("ResultCode=\"132\"/>"),
+            ("ResultCode=\"132\"".into(), 132)
+        );
         assert_eq!(one("result code '5'"), ("result code '5'".into(), 5));
         // unclosed or mismatched quote: the annotation goes after the digits
         assert_eq!(one("callStatus='20 x"), ("callStatus='20".into(), 20));
@@ -440,8 +454,14 @@ mod tests {
 
     #[test]
     fn xml_elements() {
-        assert_eq!(one("<callStatus>108</callStatus>"), ("<callStatus>108".into(), 108));
-        assert_eq!(one("<CALLSTATUS> \t7</CALLSTATUS>"), ("<CALLSTATUS> \t7".into(), 7));
+        assert_eq!(
+            one("<callStatus>108</callStatus>"),
+            ("<callStatus>108".into(), 108)
+        );
+        assert_eq!(
+            one("<CALLSTATUS> \t7</CALLSTATUS>"),
+            ("<CALLSTATUS> \t7".into(), 7)
+        );
         assert_eq!(
             one("<callStatus>108 (User Hung Up the Phone)</callStatus>"),
             ("<callStatus>108".into(), 108)
@@ -458,7 +478,10 @@ mod tests {
     #[test]
     fn values() {
         assert_eq!(one("callStatus=007"), ("callStatus=007".into(), 7));
-        assert_eq!(one("callStatus=999999999"), ("callStatus=999999999".into(), 999_999_999));
+        assert_eq!(
+            one("callStatus=999999999"),
+            ("callStatus=999999999".into(), 999_999_999)
+        );
         assert_eq!(one("Call Status: 129."), ("Call Status: 129".into(), 129));
         assert_eq!(one("callStatus=129.x"), ("callStatus=129".into(), 129));
         assert_eq!(one("callStatus=1-2"), ("callStatus=1".into(), 1));
@@ -510,7 +533,10 @@ mod tests {
     #[test]
     fn several_fields_on_a_line() {
         let f = fields("callStatus=1 smsResult:2 <callStatus>3 result code 4 callStatus=5 (x)");
-        assert_eq!(f.iter().map(|f| f.1).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(
+            f.iter().map(|f| f.1).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
         let f = fields("callStatus='1'callStatus=2");
         assert_eq!(f.iter().map(|f| f.1).collect::<Vec<_>>(), vec![1, 2]);
     }

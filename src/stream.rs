@@ -119,7 +119,11 @@ fn safe_cut(buf: &[u8], start: usize, limit: usize) -> Option<usize> {
 }
 
 /// Writes the rewritten bytes and flushes them, then empties `out`.
-fn emit<W: Write + ?Sized>(output: &mut W, out: &mut Vec<u8>, config: &Config) -> Result<(), StreamError> {
+fn emit<W: Write + ?Sized>(
+    output: &mut W,
+    out: &mut Vec<u8>,
+    config: &Config,
+) -> Result<(), StreamError> {
     if out.is_empty() {
         return Ok(());
     }
@@ -165,7 +169,9 @@ mod tests {
     #[test]
     fn one_byte_reads_give_the_same_output() {
         let input = b"a callStatus=129, b\r\nCall Status: 20\nresult code 7 no newline at end";
-        let expected = Annotator::new(&Options::default()).unwrap().rewrite_all(input);
+        let expected = Annotator::new(&Options::default())
+            .unwrap()
+            .rewrite_all(input);
         assert_eq!(run_with(input, vec![1], 4096), expected);
         assert_eq!(run_with(input, vec![3, 1, 7, 2], 4096), expected);
         assert_eq!(run_with(input, vec![1 << 20], 4096), expected);
@@ -175,9 +181,13 @@ mod tests {
     fn a_line_longer_than_the_buffer() {
         let mut input = Vec::new();
         for i in 0..20_000 {
-            input.extend_from_slice(format!("x{i}, callStatus={} (Fraud Reported)|", i % 150).as_bytes());
+            input.extend_from_slice(
+                format!("x{i}, callStatus={} (Fraud Reported)|", i % 150).as_bytes(),
+            );
         }
-        let expected = Annotator::new(&Options::default()).unwrap().rewrite_all(&input);
+        let expected = Annotator::new(&Options::default())
+            .unwrap()
+            .rewrite_all(&input);
         assert_eq!(run_with(&input, vec![1000, 3, 70_000], 8192), expected);
     }
 
@@ -185,7 +195,9 @@ mod tests {
     fn a_long_line_with_no_cut_point_grows_the_buffer() {
         let mut input = vec![b'a'; 50_000];
         input.extend_from_slice(b" callStatus=1");
-        let expected = Annotator::new(&Options::default()).unwrap().rewrite_all(&input);
+        let expected = Annotator::new(&Options::default())
+            .unwrap()
+            .rewrite_all(&input);
         assert_eq!(run_with(&input, vec![4096], 4096), expected);
     }
 

@@ -143,13 +143,19 @@ mod tests {
     #[test]
     fn default_renders_description_in_parentheses() {
         let t = Template::default();
-        assert_eq!(t.render(129, "Mobile App Denied", "error"), " (Mobile App Denied)");
+        assert_eq!(
+            t.render(129, "Mobile App Denied", "error"),
+            " (Mobile App Denied)"
+        );
     }
 
     #[test]
     fn placeholders_and_escapes() {
         let t = Template::parse(" {{{code}}} {kind}: {desc}").unwrap();
-        assert_eq!(t.render(7, "Bypassed Auth", "result"), " {7} result: Bypassed Auth");
+        assert_eq!(
+            t.render(7, "Bypassed Auth", "result"),
+            " {7} result: Bypassed Auth"
+        );
         assert_eq!(t.to_string(), " {{{code}}} {kind}: {desc}");
         assert_eq!(Template::parse("").unwrap().render(1, "x", "y"), "");
     }
@@ -160,7 +166,13 @@ mod tests {
             Template::parse(" {name}"),
             Err(TemplateError::UnknownPlaceholder("name".into()))
         );
-        assert_eq!(Template::parse(" {desc"), Err(TemplateError::UnmatchedBrace));
-        assert_eq!(Template::parse(" desc}"), Err(TemplateError::UnmatchedBrace));
+        assert_eq!(
+            Template::parse(" {desc"),
+            Err(TemplateError::UnmatchedBrace)
+        );
+        assert_eq!(
+            Template::parse(" desc}"),
+            Err(TemplateError::UnmatchedBrace)
+        );
     }
 }

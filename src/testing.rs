@@ -17,7 +17,11 @@ impl<'a> ChunkedReader<'a> {
     /// Reads `data` in pieces of `sizes[0]`, `sizes[1]`, ... bytes, starting over when they run out.
     pub fn new(data: &'a [u8], sizes: Vec<usize>) -> Self {
         assert!(!sizes.is_empty(), "at least one read size");
-        ChunkedReader { data, sizes, next: 0 }
+        ChunkedReader {
+            data,
+            sizes,
+            next: 0,
+        }
     }
 }
 

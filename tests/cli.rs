@@ -37,18 +37,28 @@ fn every_fixture_gives_its_expected_output() {
         let out = bin().arg(&log).output().unwrap();
         assert!(out.status.success(), "{}", log.display());
         assert!(out.stderr.is_empty());
-        assert!(out.stdout == expected(&log), "{} differs from its .expected", log.display());
+        assert!(
+            out.stdout == expected(&log),
+            "{} differs from its .expected",
+            log.display()
+        );
     }
 }
 
 #[test]
 fn fixtures_keep_crlf_and_a_missing_final_newline() {
-    let crlf = fixtures().into_iter().find(|p| p.ends_with("windows-export-crlf.log")).unwrap();
+    let crlf = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("windows-export-crlf.log"))
+        .unwrap();
     let out = bin().arg(&crlf).output().unwrap().stdout;
     let lf = out.iter().filter(|&&b| b == b'\n').count();
     let crlfs = out.windows(2).filter(|w| w == b"\r\n").count();
     assert!(lf > 10 && lf == crlfs, "every line ends in CRLF");
-    let last = fixtures().into_iter().find(|p| p.ends_with("no-final-newline.log")).unwrap();
+    let last = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("no-final-newline.log"))
+        .unwrap();
     let out = bin().arg(&last).output().unwrap().stdout;
     assert_ne!(out.last(), Some(&b'\n'));
     assert!(out.ends_with(b"(Mobile App Authenticated)"));
@@ -58,8 +68,17 @@ fn fixtures_keep_crlf_and_a_missing_final_newline() {
 fn stdin_and_dash_read_standard_input() {
     let log = &fixtures()[0];
     let input = std::fs::read(log).unwrap();
-    bin().write_stdin(input.clone()).assert().success().stdout(expected(log));
-    bin().arg("-").write_stdin(input).assert().success().stdout(expected(log));
+    bin()
+        .write_stdin(input.clone())
+        .assert()
+        .success()
+        .stdout(expected(log));
+    bin()
+        .arg("-")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stdout(expected(log));
 }
 
 #[test]
@@ -68,20 +87,38 @@ fn several_files_come_out_in_the_order_given() {
     let mut want = expected(&logs[2]);
     want.extend(expected(&logs[0]));
     want.extend(expected(&logs[1]));
-    bin().args([&logs[2], &logs[0], &logs[1]]).assert().success().stdout(want);
+    bin()
+        .args([&logs[2], &logs[0], &logs[1]])
+        .assert()
+        .success()
+        .stdout(want);
 }
 
 #[test]
 fn a_second_run_adds_nothing_and_strip_undoes_the_first() {
     for log in fixtures() {
         let once = expected(&log);
-        bin().write_stdin(once.clone()).assert().success().stdout(once.clone());
+        bin()
+            .write_stdin(once.clone())
+            .assert()
+            .success()
+            .stdout(once.clone());
         let stripped_original = bin().arg("--strip").arg(&log).output().unwrap().stdout;
-        bin().arg("--strip").write_stdin(once).assert().success().stdout(stripped_original);
+        bin()
+            .arg("--strip")
+            .write_stdin(once)
+            .assert()
+            .success()
+            .stdout(stripped_original);
     }
     let plain = b"a callStatus=129, b\r\nresult code 7\n";
     let annotated = bin().write_stdin(&plain[..]).output().unwrap().stdout;
-    bin().arg("--strip").write_stdin(annotated).assert().success().stdout(&plain[..]);
+    bin()
+        .arg("--strip")
+        .write_stdin(annotated)
+        .assert()
+        .success()
+        .stdout(&plain[..]);
 }
 
 #[test]
@@ -98,14 +135,28 @@ fn format_and_unknown_options() {
         .assert()
         .success()
         .stdout("callStatus=99 callStatus=7 (Bypassed Auth)\n");
-    let custom = bin().args(["--format", " <{desc}>"]).write_stdin("Call Status: 20\n").output().unwrap().stdout;
+    let custom = bin()
+        .args(["--format", " <{desc}>"])
+        .write_stdin("Call Status: 20\n")
+        .output()
+        .unwrap()
+        .stdout;
     assert_eq!(custom, b"Call Status: 20 <Text Message Sent>\n");
-    bin().args(["--strip", "--format", " <{desc}>"]).write_stdin(custom).assert().success().stdout("Call Status: 20\n");
+    bin()
+        .args(["--strip", "--format", " <{desc}>"])
+        .write_stdin(custom)
+        .assert()
+        .success()
+        .stdout("Call Status: 20\n");
 }
 
 #[test]
 fn bad_options_are_usage_errors() {
-    bin().arg("--no-such-flag").assert().code(2).stderr(predicate::str::contains("Usage"));
+    bin()
+        .arg("--no-such-flag")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Usage"));
     bin().args(["--unknown", "maybe"]).assert().code(2);
     bin()
         .args(["--format", " {nope}"])
@@ -122,7 +173,11 @@ fn bad_options_are_usage_errors() {
 
 #[test]
 fn help_has_examples_and_version_works() {
-    bin().arg("--help").assert().success().stdout(predicate::str::contains("Examples:"));
+    bin()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"));
     bin()
         .arg("--version")
         .assert()
@@ -144,8 +199,14 @@ fn unreadable_and_missing_files_are_reported_and_the_rest_goes_on() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 2, "one line per failed file: {stderr}");
-    assert!(lines[0].starts_with(&format!("mfa-annotate: {}: ", missing.display())), "{stderr}");
-    assert!(lines[1].starts_with(&format!("mfa-annotate: {}: ", a_dir.display())), "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("mfa-annotate: {}: ", missing.display())),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("mfa-annotate: {}: ", a_dir.display())),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -177,7 +238,9 @@ fn a_live_stream_shows_each_line_at_once() {
         stdin.write_all(input.as_bytes()).unwrap();
         stdin.flush().unwrap();
         // stdin stays open: the line must come back while the tool waits for more
-        let got = rx.recv_timeout(Duration::from_secs(2)).expect("line shown within 2 seconds");
+        let got = rx
+            .recv_timeout(Duration::from_secs(2))
+            .expect("line shown within 2 seconds");
         assert_eq!(got, want);
     }
     drop(stdin);
@@ -187,7 +250,12 @@ fn a_live_stream_shows_each_line_at_once() {
 #[test]
 fn line_buffered_still_gives_the_same_bytes() {
     let log = &fixtures()[0];
-    bin().arg("--line-buffered").arg(log).assert().success().stdout(expected(log));
+    bin()
+        .arg("--line-buffered")
+        .arg(log)
+        .assert()
+        .success()
+        .stdout(expected(log));
 }
 
 #[test]
@@ -205,11 +273,17 @@ fn a_broken_pipe_is_a_quiet_normal_stop() {
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 100];
     stdout.read_exact(&mut first).unwrap();
-    assert!(first.starts_with(b"2017-02-14T02:57:24.600871Z|0|1412|6452|pfrad|rawCallStatus = 21 (Mobile"));
+    assert!(first
+        .starts_with(b"2017-02-14T02:57:24.600871Z|0|1412|6452|pfrad|rawCallStatus = 21 (Mobile"));
     drop(stdout); // like `| head -c 100`
     let status = child.wait().unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stderr, "");
 }
@@ -235,5 +309,7 @@ fn a_100_mib_line_works() {
     assert!(out.status.success());
     let annotation = b" (Fraud Reported)";
     assert_eq!(out.stdout.len(), input.len() + fields * annotation.len());
-    assert!(out.stdout.starts_with(b"abcdefghij callStatus=132 (Fraud Reported)|abcdefghij"));
+    assert!(out
+        .stdout
+        .starts_with(b"abcdefghij callStatus=132 (Fraud Reported)|abcdefghij"));
 }

@@ -87,8 +87,19 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
         &["mfa", "status"],
         &["mfa", "result", "code"],
     ];
-    let joiner = prop_oneof![Just(""), Just(" "), Just("_"), Just("-"), Just("."), Just("  ")];
-    (proptest::sample::select(keys), proptest::collection::vec(joiner, 2), proptest::collection::vec(any::<bool>(), 16))
+    let joiner = prop_oneof![
+        Just(""),
+        Just(" "),
+        Just("_"),
+        Just("-"),
+        Just("."),
+        Just("  ")
+    ];
+    (
+        proptest::sample::select(keys),
+        proptest::collection::vec(joiner, 2),
+        proptest::collection::vec(any::<bool>(), 16),
+    )
         .prop_map(|(words, joiners, upper)| {
             let mut key = Vec::new();
             for (i, w) in words.iter().enumerate() {
@@ -106,12 +117,27 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
 
 /// A likely field: a key, a separator, maybe a quote, digits.
 fn field() -> impl Strategy<Value = Vec<u8>> {
-    let sep = prop_oneof![Just("="), Just(":"), Just(" = "), Just(" "), Just("\t: "), Just(""), Just("=="), Just("> ")];
+    let sep = prop_oneof![
+        Just("="),
+        Just(":"),
+        Just(" = "),
+        Just(" "),
+        Just("\t: "),
+        Just(""),
+        Just("=="),
+        Just("> ")
+    ];
     let quote = prop_oneof![Just(""), Just(""), Just("'"), Just("\"")];
-    let digits = prop_oneof![Just("7"), Just("129"), Just("0132"), Just("99"), Just("1234567890"), Just("12.5")];
-    (key(), sep, quote.clone(), digits, quote).prop_map(|(k, s, q1, d, q2)| {
-        [k, s.into(), q1.into(), d.into(), q2.into()].concat()
-    })
+    let digits = prop_oneof![
+        Just("7"),
+        Just("129"),
+        Just("0132"),
+        Just("99"),
+        Just("1234567890"),
+        Just("12.5")
+    ];
+    (key(), sep, quote.clone(), digits, quote)
+        .prop_map(|(k, s, q1, d, q2)| [k, s.into(), q1.into(), d.into(), q2.into()].concat())
 }
 
 /// Log-like input: up to 60 tokens.
@@ -228,14 +254,24 @@ fn streaming_long_lines_at_every_read_size() {
     let mut line = Vec::new();
     let mut i = 0u32;
     while line.len() < 40_000 {
-        line.extend_from_slice(format!("callStatus={} (Fraud Reported)|x Call Status: '{}'|", i % 150, i % 30).as_bytes());
+        line.extend_from_slice(
+            format!(
+                "callStatus={} (Fraud Reported)|x Call Status: '{}'|",
+                i % 150,
+                i % 30
+            )
+            .as_bytes(),
+        );
         i += 1;
     }
     for mode in [Mode::Annotate, Mode::Strip] {
         let a = annotator(" ({desc})", Unknown::Annotate, mode);
         let whole = a.rewrite_all(&line);
         for size in [1, 2, 3, 5, 64, 4095, 4096, 4097, 10_000] {
-            let config = Config { block_size: 0, line_buffered: false };
+            let config = Config {
+                block_size: 0,
+                line_buffered: false,
+            };
             let mut out = Vec::new();
             stream::run(&a, ChunkedReader::new(&line, vec![size]), &mut out, &config).unwrap();
             assert_eq!(out, whole, "read size {size}");
@@ -262,6 +298,12 @@ fn the_generator_produces_fields() {
             annotated_twice += 1;
         }
     }
-    assert!(with_fields > n / 5, "only {with_fields} of {n} inputs have a field");
-    assert!(annotated_twice > n / 20, "only {annotated_twice} of {n} inputs have several fields");
+    assert!(
+        with_fields > n / 5,
+        "only {with_fields} of {n} inputs have a field"
+    );
+    assert!(
+        annotated_twice > n / 20,
+        "only {annotated_twice} of {n} inputs have several fields"
+    );
 }
