@@ -76,6 +76,7 @@ corpus() {  # corpus KIND -> prints path, generating it if missing
     local f="$DATA_DIR/$1-${SIZE_MIB}MiB-$GEN_HASH.log"
     if [[ ! -s $f ]]; then
         echo "generating $f" >&2
+        rm -f "$DATA_DIR/$1-${SIZE_MIB}MiB-"*.log    # stale corpora of older generators
         python3 benches/gen_corpus.py --kind "$1" --size-mib "$SIZE_MIB" --out "$f.tmp"
         mv "$f.tmp" "$f"                         # never reuse a half-written file
     fi
@@ -85,7 +86,9 @@ corpus() {  # corpus KIND -> prints path, generating it if missing
 # --- perl baseline -----------------------------------------------------------
 # Reads 1 MiB blocks, carries the partial last line of each block over to the
 # next one (so no field is split), substitutes, and prints. Codes are looked
-# up numerically so "005" finds code 5.
+# up numerically so "005" finds code 5. Placement follows mfa-annotate: after
+# the closing quote of a quoted value (ResultCode="132" (Fraud Reported)),
+# otherwise right after the digits.
 PERL_PL="$DATA_DIR/perl-baseline.pl"
 cat > "$PERL_PL" <<'PERL'
 use strict; use warnings;
@@ -94,7 +97,19 @@ open my $t, '<', $tsv or die "$tsv: $!";
 my %ann;
 while (<$t>) { chomp; my ($c, $d) = split /\t/, $_, 2; $ann{$c} = " ($d)" if $c =~ /^\d+$/ }
 my $unknown = ' (unknown MFA result code)';
-my $re = qr/(?<![A-Za-z0-9_])((?:callStatus=|Call Status: |result code |ResultCode=")(\d{1,9}))(?![A-Za-z0-9_]|\.\d)/;
+# Word-boundary check as a fixed-length lookbehind *after* each literal key:
+# keeps perl's literal-trie start optimisation (a leading \b or lookbehind
+# makes this baseline ~6x slower, which would flatter mfa-annotate). The
+# quoted shape gets its own pass so its closing quote can be consumed; a
+# single regex with a branch reset (?|...) was ~10x slower.
+my $alt = join '|', map { my $k = quotemeta; "$k(?<![A-Za-z0-9_]$k)" }
+    'callStatus=', 'Call Status: ', 'result code ';
+my $plain  = qr/((?:$alt)(\d{1,9}))(?![A-Za-z0-9_]|\.\d)/;
+my $quoted = qr/(ResultCode="(?<![A-Za-z0-9_]ResultCode=")(\d{1,9})(?:"|(?![A-Za-z0-9_]|\.\d)))/;
+sub annotate {    # in place on $_[0]
+    $_[0] =~ s{$plain}{$1 . ($ann{$2 + 0} // $unknown)}ge;
+    $_[0] =~ s{$quoted}{$1 . ($ann{$2 + 0} // $unknown)}ge;
+}
 open my $fh, '<:raw', $in or die "$in: $!";
 binmode STDOUT;
 my $carry = '';
@@ -103,26 +118,33 @@ while (1) {
     last unless $n;
     $buf = $carry . $buf;
     $carry = substr($buf, rindex($buf, "\n") + 1, length $buf, '');  # cut partial line
-    $buf =~ s/$re/$1 . ($ann{$2 + 0} \/\/ $unknown)/ge;
+    annotate($buf);
     print $buf;
 }
-$carry =~ s/$re/$1 . ($ann{$2 + 0} \/\/ $unknown)/ge;
+annotate($carry);
 print $carry;
 close STDOUT or die "stdout: $!";
 PERL
 
 # --- timing ------------------------------------------------------------------
-# bench_one NAME INPUT: times the three commands; appends "name<TAB>mean<TAB>sd<TAB>min"
-# rows to $RESULTS.
+# bench_one INPUT: times the three commands; writes "name<TAB>mean<TAB>sd<TAB>min"
+# rows to $RESULTS. Before every run (untimed) the previous output is deleted
+# and dirty pages are synced: overwriting a 256 MiB file via '>' or competing
+# with the last run's writeback made timings 2-5x noisier in testing.
 bench_one() {
-    local in=$1 names=(cat "$MFA_NAME" perl) cmds=() i
-    cmds=("cat $(q "$in") > $(q "$DATA_DIR/out-cat.log")"
-          "$(q "$MFA_BIN") $(q "$in") > $(q "$DATA_DIR/out-mfa.log")"
-          "perl $(q "$PERL_PL") $(q "$CODES_TSV") $(q "$in") > $(q "$DATA_DIR/out-perl.log")")
+    local in=$1 names=(cat "$MFA_NAME" perl) outs=() cmds=() preps=() i
+    outs=("$DATA_DIR/out-cat.log" "$DATA_DIR/out-mfa.log" "$DATA_DIR/out-perl.log")
+    cmds=("cat $(q "$in")"
+          "$(q "$MFA_BIN") $(q "$in")"
+          "perl $(q "$PERL_PL") $(q "$CODES_TSV") $(q "$in")")
+    for i in 0 1 2; do
+        cmds[i]+=" > $(q "${outs[i]}")"
+        preps[i]="rm -f $(q "${outs[i]}"); sync"
+    done
     : > "$RESULTS"
     if [[ $TIMER == hyperfine ]]; then
         local json="$DATA_DIR/hyperfine.json" args=()
-        for i in 0 1 2; do args+=(-n "${names[i]}" "${cmds[i]}"); done
+        for i in 0 1 2; do args+=(--prepare "${preps[i]}" -n "${names[i]}" "${cmds[i]}"); done
         hyperfine --shell=bash --warmup 1 --runs "$RUNS" --export-json "$json" "${args[@]}"
         python3 - "$json" >> "$RESULTS" <<'PY'
 import json, sys
@@ -136,6 +158,7 @@ PY
             bash -c "${cmds[i]}"
             spans=()
             for _ in 1 2 3; do
+                bash -c "${preps[i]}"
                 s=$EPOCHREALTIME; bash -c "${cmds[i]}"; e=$EPOCHREALTIME
                 spans+=("$s $e")
             done
@@ -156,12 +179,13 @@ rows = [l.rstrip("\n").split("\t") for l in open(res)]
 t = {r[0]: float(r[1]) for r in rows}
 out = dict(zip((r[0] for r in rows), ("out-cat.log", "out-mfa.log", "out-perl.log")))
 t_cat, t_perl = t["cat"], t["perl"]
-print(f"\n{'command':<18}{'mean s':>9}{'± s':>8}{'min s':>9}{'MB/s':>9}"
+w = max(len(r[0]) for r in rows) + 2
+print(f"\n{'command':<{w}}{'mean s':>9}{'± s':>8}{'min s':>9}{'MB/s':>9}"
       f"{'speedup vs perl':>17}{'x cat time':>12}{'out growth':>13}")
 for name, mean, sd, mn in rows:
     mean, sd, mn = float(mean), float(sd), float(mn)
     grow = os.path.getsize(os.path.join(d, out[name])) - size
-    print(f"{name:<18}{mean:>9.3f}{sd:>8.3f}{mn:>9.3f}{size / mean / 1e6:>9.0f}"
+    print(f"{name:<{w}}{mean:>9.3f}{sd:>8.3f}{mn:>9.3f}{size / mean / 1e6:>9.0f}"
           f"{t_perl / mean:>16.2f}x{mean / t_cat:>11.2f}x{grow:>+13,d}")
 print("(MB = 10^6 bytes; MB/s and ratios use the mean; out growth = output bytes - input bytes)")
 PY
@@ -185,10 +209,12 @@ if [[ -x /usr/bin/time ]]; then
     sparse=$(corpus sparse)
     big="$DATA_DIR/sparse-$((reps * SIZE_MIB))MiB-x$reps-$GEN_HASH.log"
     if [[ ! -s $big ]]; then                     # the sparse corpus repeated
+        rm -f "$DATA_DIR"/sparse-*MiB-x*-*.log     # stale big inputs
         for _ in $(seq "$reps"); do cat "$sparse"; done > "$big.tmp"
         mv "$big.tmp" "$big"
     fi
     tv="$DATA_DIR/time-v.txt"
+    rm -f "$DATA_DIR/out-rss.log"; sync
     /usr/bin/time -v "$MFA_BIN" "$big" > "$DATA_DIR/out-rss.log" 2> "$tv" \
         || { cat "$tv" >&2; die "$MFA_NAME failed on $big"; }
     rm -f "$DATA_DIR/out-rss.log"
