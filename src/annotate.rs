@@ -8,7 +8,7 @@
 //! - [`Mode::Strip`] removes exactly those annotations, so `strip(annotate(x)) == strip(x)`.
 
 use crate::codes;
-use crate::matcher::{is_joiner, is_word, Matcher};
+use crate::matcher::{is_joiner, is_word, may_be_in_field, Matcher};
 use crate::template::{Template, UNKNOWN_DESCRIPTION, UNKNOWN_KIND};
 use std::borrow::Cow;
 
@@ -88,8 +88,8 @@ pub struct Annotator {
     template: Template,
     annotate_unknown: bool,
     mode: Mode,
-    /// Length of the longest annotation: how far past a field the rewrite may look.
-    longest: usize,
+    /// `cut_after[b]`: a stream may be cut after byte `b` without splitting a field or an annotation.
+    cut_after: [bool; 256],
 }
 
 impl Annotator {
@@ -114,14 +114,21 @@ impl Annotator {
             });
         }
         let unknown = render(0, UNKNOWN_DESCRIPTION, UNKNOWN_KIND)?;
-        // `{code}` of an unknown number is up to 9 digits where the rendering above has 1.
-        let unknown_longest = unknown.len() + 8 * options.template.code_placeholders();
-        let longest = known
-            .iter()
-            .map(|k| k.len())
-            .chain([unknown_longest])
-            .max()
-            .unwrap_or(0);
+        // A cut is safe after a newline, or after a byte that no field contains and that no annotation
+        // contains except as its last byte: then every field and every annotation lies wholly on one side.
+        let mut cut_after = [false; 256];
+        for (b, safe) in cut_after.iter_mut().enumerate() {
+            *safe = !may_be_in_field(b as u8);
+        }
+        for text in known.iter().chain([&unknown]) {
+            if let Some((_, inner)) = text.split_last() {
+                for &b in inner {
+                    cut_after[b as usize] = false;
+                }
+            }
+        }
+        // `{code}` of an unknown number renders digits, which no cut byte is anyway.
+        cut_after[b'\n' as usize] = true;
         Ok(Annotator {
             matcher,
             known,
@@ -129,7 +136,7 @@ impl Annotator {
             template: options.template.clone(),
             annotate_unknown: options.unknown == Unknown::Annotate,
             mode: options.mode,
-            longest,
+            cut_after,
         })
     }
 
@@ -138,10 +145,17 @@ impl Annotator {
         &self.matcher
     }
 
-    /// How many bytes after a field's insertion point a rewrite may look at. A caller that cuts a long
-    /// line (see [`crate::stream`]) keeps at least this many bytes after the cut available.
-    pub fn lookahead(&self) -> usize {
-        self.longest + 2
+    /// True when a stream may be cut right after byte `b`: no field and no annotation spans such a cut,
+    /// so the two sides can be rewritten independently (and in parallel) with the same result as the
+    /// whole. Newlines are always cut bytes; see [`crate::stream`].
+    #[inline]
+    pub fn cut_after(&self, b: u8) -> bool {
+        self.cut_after[b as usize]
+    }
+
+    /// The table behind [`Annotator::cut_after`], for code that splits streams on its own thread.
+    pub fn cut_table(&self) -> [bool; 256] {
+        self.cut_after
     }
 
     /// The annotation for `code`, and whether annotate mode inserts it.
@@ -159,42 +173,29 @@ impl Annotator {
         }
     }
 
-    /// Rewrites `hay[start..cut]` into `out` (appending) and returns what it did.
+    /// Rewrites `input` into `out` (appending) and returns what it did.
     ///
-    /// `hay[..start]` is context (the byte before `start` decides whether a key at `start` is at a word
-    /// boundary) and `hay[cut..]` is lookahead (to check the end of a value and an existing annotation);
-    /// neither is copied. Fields are taken when they start before `cut`. The caller guarantees that no
-    /// field spans `cut`: either `cut` follows a newline, or the byte before it cannot be in a field.
-    ///
-    /// Returns the counts and the end of the input consumed: `cut`, or further when a stripped
-    /// annotation ran past `cut` (possible only when `cut` is not at a line end).
-    pub fn rewrite(
-        &self,
-        hay: &[u8],
-        start: usize,
-        cut: usize,
-        out: &mut Vec<u8>,
-    ) -> (Counts, usize) {
+    /// `input` is taken as a whole: the start of the input and its end. To rewrite a stream in pieces,
+    /// cut it only after a byte for which [`Annotator::cut_after`] is true; then the pieces give the
+    /// same bytes as the whole.
+    pub fn rewrite(&self, input: &[u8], out: &mut Vec<u8>) -> Counts {
         let mut counts = Counts::default();
-        let mut copied = start;
-        let mut pos = start;
-        while let Some(f) = self.matcher.find_at(hay, pos) {
-            if f.start >= cut {
-                break;
-            }
+        let mut copied = 0;
+        let mut pos = 0;
+        while let Some(f) = self.matcher.find_at(input, pos) {
             counts.fields += 1;
             let (text, insert) = self.annotation(f.code);
-            let present = hay[f.insert_at..].starts_with(&text);
+            let present = input[f.insert_at..].starts_with(&text);
             pos = f.insert_at;
             match self.mode {
                 Mode::Annotate if insert && !present => {
-                    out.extend_from_slice(&hay[copied..f.insert_at]);
+                    out.extend_from_slice(&input[copied..f.insert_at]);
                     out.extend_from_slice(&text);
                     copied = f.insert_at;
                     counts.changed += 1;
                 }
                 Mode::Strip if present && !text.is_empty() => {
-                    out.extend_from_slice(&hay[copied..f.insert_at]);
+                    out.extend_from_slice(&input[copied..f.insert_at]);
                     copied = f.insert_at + text.len();
                     pos = copied;
                     counts.changed += 1;
@@ -202,9 +203,8 @@ impl Annotator {
                 _ => {}
             }
         }
-        let end = copied.max(cut);
-        out.extend_from_slice(&hay[copied..end]);
-        (counts, end)
+        out.extend_from_slice(&input[copied..]);
+        counts
     }
 
     /// Rewrites a whole buffer and returns the result. Convenient for tests and small inputs.
@@ -216,7 +216,7 @@ impl Annotator {
     /// ```
     pub fn rewrite_all(&self, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(input.len() + input.len() / 8);
-        self.rewrite(input, 0, input.len(), &mut out);
+        self.rewrite(input, &mut out);
         out
     }
 }
@@ -425,21 +425,16 @@ mod tests {
     }
 
     #[test]
-    fn context_and_lookahead_are_not_copied() {
+    fn cut_bytes_exclude_field_and_annotation_bytes() {
         let a = Annotator::new(&Options::default()).unwrap();
-        let hay = b"x\ncallStatus=1\nrest";
-        let mut out = Vec::new();
-        let (c, end) = a.rewrite(hay, 2, 15, &mut out);
-        assert_eq!(out, b"callStatus=1 (PIN Entered)\n");
-        assert_eq!(
-            (c, end),
-            (
-                Counts {
-                    fields: 1,
-                    changed: 1
-                },
-                15
-            )
-        );
+        for b in [b'\n', b',', b'|', b')', b';', b'/', 0x80, 0xff] {
+            assert!(a.cut_after(b), "{b}");
+        }
+        // field bytes, and `(`, `#`, `+` which occur inside default annotations
+        for b in [
+            b'a', b'7', b' ', b'=', b':', b'"', b'<', b'>', b'(', b'#', b'+',
+        ] {
+            assert!(!a.cut_after(b), "{b}");
+        }
     }
 }

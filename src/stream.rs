@@ -1,25 +1,31 @@
 //! Streaming: reading input in big blocks, cutting them where no field can be split, rewriting each block
-//! with an [`Annotator`], writing it out and flushing it at once.
+//! with an [`Annotator`], writing the blocks out in order and flushing at once.
 //!
-//! This module owns the buffer and the flush policy. Memory is one block buffer and one output buffer
-//! (a few hundred KiB) whatever the size of the input; a line longer than the buffer is cut at a byte
-//! that cannot be part of a field, so even a line of hundreds of MiB streams through. Only a line with
-//! no such byte for longer than the buffer makes the buffer grow.
+//! This module owns the buffers, the cutting and the flush policy. A block ends after a newline, or, when
+//! one line fills the whole buffer, after a byte that no field and no annotation contains
+//! ([`Annotator::cut_after`]); only a line with no such byte for longer than the buffer makes the buffer
+//! grow. Because no field or annotation spans a cut, blocks are independent: [`run_parallel`] rewrites
+//! several at once on rayon's threads and gives the same bytes as [`run`].
 //!
-//! Output is written after every read, so a live stream (`tail -f log | mfa-annotate`) shows each line as
-//! soon as it arrives, while a big file still goes through in big blocks.
+//! Output is written after every read (or, in parallel, after every batch of blocks that were ready), so a
+//! live stream (`tail -f log | mfa-annotate`) shows each line as soon as it arrives, while a big file still
+//! goes through in big blocks. Memory: a few blocks, whatever the size of the input.
 
 use crate::annotate::{Annotator, Counts};
-use crate::matcher::may_be_in_field;
+use rayon::prelude::*;
 use std::io::{self, ErrorKind, Read, Write};
+use std::sync::mpsc;
 
 /// The default block size: large enough that system calls are a small cost, small enough to stay in cache.
 pub const DEFAULT_BLOCK_SIZE: usize = 256 * 1024;
 
+/// The block size for parallel rewriting: about 1 MiB, so each task is worth a thread.
+pub const PARALLEL_BLOCK_SIZE: usize = 1024 * 1024;
+
 /// How a stream is read and written.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Bytes asked for in one read (the buffer grows past it only for very long lines without a cut point).
+    /// Bytes asked for in one read (the buffer grows past it only for a very long line with no cut byte).
     pub block_size: usize,
     /// Write and flush every line on its own (`--line-buffered`).
     pub line_buffered: bool,
@@ -46,84 +52,169 @@ pub enum StreamError {
     Write(io::Error),
 }
 
-/// Rewrites everything `input` yields into `output`, block by block, and returns the counts.
+/// Cuts a byte stream into blocks that can be rewritten independently.
+#[derive(Debug)]
+pub struct Splitter<R> {
+    input: R,
+    /// The bytes after which a cut is safe (from [`Annotator::cut_table`]).
+    cut_after: [bool; 256],
+    /// `buf[..filled]` is input read but not handed out; it holds no newline before `searched`.
+    buf: Vec<u8>,
+    filled: usize,
+    searched: usize,
+    block_size: usize,
+    eof: bool,
+}
+
+impl<R: Read> Splitter<R> {
+    /// A splitter reading `input` in reads of about `block_size` bytes.
+    pub fn new(input: R, annotator: &Annotator, block_size: usize) -> Self {
+        let block_size = block_size.max(64);
+        Splitter {
+            input,
+            cut_after: annotator.cut_table(),
+            buf: vec![0; block_size],
+            filled: 0,
+            searched: 0,
+            block_size,
+            eof: false,
+        }
+    }
+
+    /// Reads until a block is ready and returns it, or `None` at the end of the input. `spare` is an
+    /// empty buffer to reuse (a block handed out earlier), so that steady streaming allocates nothing.
+    ///
+    /// A block is handed out after every read that completed a line; so a slow, live input is passed on
+    /// line by line, and a file in blocks of about `block_size`.
+    pub fn next_block(&mut self, spare: Vec<u8>) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            if self.eof {
+                return Ok((self.filled > 0).then(|| self.split_off(self.filled, spare)));
+            }
+            if self.filled == self.buf.len() {
+                // One line fills the buffer: cut it after a safe byte, or make room.
+                let cut_after = &self.cut_after;
+                if let Some(i) = self.buf[..self.filled]
+                    .iter()
+                    .rposition(|&b| cut_after[b as usize])
+                {
+                    return Ok(Some(self.split_off(i + 1, spare)));
+                }
+                let len = self.buf.len();
+                self.buf.resize(len * 2, 0);
+            }
+            let n = match self.input.read(&mut self.buf[self.filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                self.eof = true;
+                continue;
+            }
+            self.filled += n;
+            if let Some(i) = memchr::memrchr(b'\n', &self.buf[self.searched..self.filled]) {
+                let cut = self.searched + i + 1;
+                return Ok(Some(self.split_off(cut, spare)));
+            }
+            self.searched = self.filled;
+        }
+    }
+
+    /// Hands out `buf[..cut]` as a block and keeps the rest, moved to the front of `spare`.
+    fn split_off(&mut self, cut: usize, mut spare: Vec<u8>) -> Vec<u8> {
+        let rest = self.filled - cut;
+        spare.clear();
+        spare.resize(self.block_size.max(rest * 2), 0);
+        spare[..rest].copy_from_slice(&self.buf[cut..self.filled]);
+        let mut block = std::mem::replace(&mut self.buf, spare);
+        block.truncate(cut);
+        self.filled = rest;
+        self.searched = rest; // the rest follows the last cut, so it holds no newline
+        block
+    }
+}
+
+/// Rewrites everything `input` yields into `output`, block by block, on the calling thread.
 ///
 /// The result is the same whatever sizes the reads return: a field split across two reads is found,
-/// because only whole lines (or a long line up to a safe cut) are rewritten at a time.
+/// because blocks end only at cuts that no field spans.
 pub fn run<R: Read, W: Write + ?Sized>(
     annotator: &Annotator,
-    mut input: R,
+    input: R,
     output: &mut W,
     config: &Config,
 ) -> Result<Counts, StreamError> {
-    let lookahead = annotator.lookahead();
-    let mut buf = vec![0u8; config.block_size.max(4 * lookahead + 4096)];
-    let mut out = Vec::with_capacity(buf.len() + buf.len() / 4);
+    let mut splitter = Splitter::new(input, annotator, config.block_size);
     let mut counts = Counts::default();
-    // Invariants: `buf[start..filled]` is input not yet rewritten; `buf[start - 1]` (when `start > 0`) is
-    // the byte before it, kept as context for the word-boundary check; `buf[start..searched]` holds no
-    // newline.
-    let (mut start, mut filled, mut searched) = (0usize, 0usize, 0usize);
-    loop {
-        if filled == buf.len() {
-            if start > 1 {
-                buf.copy_within(start - 1..filled, 0);
-                filled -= start - 1;
-                searched -= start - 1;
-                start = 1;
-            } else if let Some(cut) = safe_cut(&buf[..filled], start, filled - lookahead) {
-                // One line fills the whole buffer: rewrite it up to a byte no field can contain.
-                let (c, end) = annotator.rewrite(&buf[..filled], start, cut, &mut out);
-                counts += c;
-                start = end;
-                searched = searched.max(start);
-                emit(output, &mut out, config)?;
-                continue;
-            } else {
-                let len = buf.len();
-                buf.resize(len * 2, 0);
+    let mut out = Vec::new();
+    let mut spare = Vec::new();
+    while let Some(block) = splitter.next_block(spare).map_err(StreamError::Read)? {
+        out.clear();
+        counts += annotator.rewrite(&block, &mut out);
+        emit(output, &out, config)?;
+        spare = block;
+    }
+    Ok(counts)
+}
+
+/// Like [`run`], but rewrites up to `2 * threads` blocks at once on rayon's thread pool while a reader
+/// thread reads ahead. The output is byte-identical to [`run`]'s and in the same order.
+///
+/// The reader thread is detached: if writing fails (a closed pipe), this returns at once, and the reader
+/// ends at its next read.
+pub fn run_parallel<R: Read + Send + 'static, W: Write + ?Sized>(
+    annotator: &Annotator,
+    input: R,
+    output: &mut W,
+    config: &Config,
+    threads: usize,
+) -> Result<Counts, StreamError> {
+    let batch = 2 * threads.max(1);
+    let (block_tx, block_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(batch);
+    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+    let mut splitter = Splitter::new(input, annotator, config.block_size);
+    std::thread::spawn(move || loop {
+        let spare = spare_rx.try_recv().unwrap_or_default();
+        let next = splitter.next_block(spare).transpose();
+        let Some(next) = next else { break };
+        let failed = next.is_err();
+        if block_tx.send(next).is_err() || failed {
+            break;
+        }
+    });
+    let mut counts = Counts::default();
+    let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(batch);
+    let mut outs: Vec<(Vec<u8>, Counts)> = Vec::with_capacity(batch);
+    while let Ok(first) = block_rx.recv() {
+        blocks.push(first.map_err(StreamError::Read)?);
+        while blocks.len() < batch {
+            match block_rx.try_recv() {
+                Ok(next) => blocks.push(next.map_err(StreamError::Read)?),
+                Err(_) => break,
             }
         }
-        let n = match input.read(&mut buf[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(StreamError::Read(e)),
-        };
-        if n == 0 {
-            let (c, _) = annotator.rewrite(&buf[..filled], start, filled, &mut out);
+        blocks
+            .par_iter()
+            .map(|block| {
+                let mut out = Vec::with_capacity(block.len() + block.len() / 8);
+                let c = annotator.rewrite(block, &mut out);
+                (out, c)
+            })
+            .collect_into_vec(&mut outs);
+        for (out, c) in outs.drain(..) {
             counts += c;
-            emit(output, &mut out, config)?;
-            return Ok(counts);
+            emit(output, &out, config)?;
         }
-        filled += n;
-        if let Some(i) = memchr::memrchr(b'\n', &buf[searched..filled]) {
-            let cut = searched + i + 1;
-            let (c, end) = annotator.rewrite(&buf[..cut], start, cut, &mut out);
-            counts += c;
-            start = end;
-            emit(output, &mut out, config)?;
+        for block in blocks.drain(..) {
+            let _ = spare_tx.send(block); // the reader may be gone at the end: nothing to recycle then
         }
-        searched = filled;
     }
+    Ok(counts)
 }
 
-/// The end of the last byte in `buf[start..limit]` that cannot be part of a field, if there is one.
-fn safe_cut(buf: &[u8], start: usize, limit: usize) -> Option<usize> {
-    if limit <= start {
-        return None;
-    }
-    buf[start..limit]
-        .iter()
-        .rposition(|&b| !may_be_in_field(b))
-        .map(|i| start + i + 1)
-}
-
-/// Writes the rewritten bytes and flushes them, then empties `out`.
-fn emit<W: Write + ?Sized>(
-    output: &mut W,
-    out: &mut Vec<u8>,
-    config: &Config,
-) -> Result<(), StreamError> {
+/// Writes rewritten bytes and flushes them.
+fn emit<W: Write + ?Sized>(output: &mut W, out: &[u8], config: &Config) -> Result<(), StreamError> {
     if out.is_empty() {
         return Ok(());
     }
@@ -132,7 +223,6 @@ fn emit<W: Write + ?Sized>(
     } else {
         output.write_all(out).and_then(|()| output.flush())
     };
-    out.clear();
     result.map_err(StreamError::Write)
 }
 
@@ -154,15 +244,23 @@ mod tests {
     use crate::annotate::{Mode, Options};
     use crate::testing::{ChunkedReader, FailingReader};
 
+    fn config(block: usize, line_buffered: bool) -> Config {
+        Config {
+            block_size: block,
+            line_buffered,
+        }
+    }
+
     fn run_with(input: &[u8], sizes: Vec<usize>, block: usize) -> Vec<u8> {
         let a = Annotator::new(&Options::default()).unwrap();
         let mut out = Vec::new();
-        let reader = ChunkedReader::new(input, sizes);
-        let config = Config {
-            block_size: block,
-            line_buffered: false,
-        };
-        run(&a, reader, &mut out, &config).unwrap();
+        run(
+            &a,
+            ChunkedReader::new(input, sizes),
+            &mut out,
+            &config(block, false),
+        )
+        .unwrap();
         out
     }
 
@@ -189,10 +287,11 @@ mod tests {
             .unwrap()
             .rewrite_all(&input);
         assert_eq!(run_with(&input, vec![1000, 3, 70_000], 8192), expected);
+        assert_eq!(run_with(&input, vec![100], 64), expected);
     }
 
     #[test]
-    fn a_long_line_with_no_cut_point_grows_the_buffer() {
+    fn a_long_line_with_no_cut_byte_grows_the_buffer() {
         let mut input = vec![b'a'; 50_000];
         input.extend_from_slice(b" callStatus=1");
         let expected = Annotator::new(&Options::default())
@@ -202,26 +301,39 @@ mod tests {
     }
 
     #[test]
-    fn strip_across_a_cut_inside_an_annotation() {
+    fn strip_of_a_long_line_in_small_blocks() {
         let a = Annotator::new(&Options {
             mode: Mode::Strip,
             ..Options::default()
         })
         .unwrap();
-        let mut input = Vec::new();
-        for _ in 0..5000 {
-            input.extend_from_slice(b"callStatus=129 (Mobile App Denied)");
-        }
+        let input = b"callStatus=129 (Mobile App Denied)".repeat(5000);
         let expected = a.rewrite_all(&input);
-        for block in [4096, 5000, 6001] {
+        for block in [64, 100, 4096, 6001] {
             let mut out = Vec::new();
             let reader = ChunkedReader::new(&input, vec![block / 3 + 1]);
-            let config = Config {
-                block_size: block,
-                line_buffered: true,
-            };
-            run(&a, reader, &mut out, &config).unwrap();
+            run(&a, reader, &mut out, &config(block, true)).unwrap();
             assert_eq!(out, expected, "block {block}");
+        }
+    }
+
+    #[test]
+    fn parallel_gives_the_same_bytes_in_the_same_order() {
+        let a = Annotator::new(&Options::default()).unwrap();
+        let mut input = Vec::new();
+        for i in 0..30_000 {
+            input.extend_from_slice(format!("line {i} callStatus={}\r\n", i % 200).as_bytes());
+        }
+        input.extend_from_slice(b"no final newline Call Status: 132");
+        let expected = a.rewrite_all(&input);
+        for threads in 1..=4 {
+            for block in [64, 1000, 1 << 20] {
+                let mut out = Vec::new();
+                let reader = std::io::Cursor::new(input.clone());
+                let c = run_parallel(&a, reader, &mut out, &config(block, false), threads).unwrap();
+                assert_eq!(out, expected, "threads {threads} block {block}");
+                assert_eq!(c.fields, 30_001);
+            }
         }
     }
 
@@ -230,6 +342,9 @@ mod tests {
         let a = Annotator::new(&Options::default()).unwrap();
         let reader = FailingReader::new(b"callStatus=1\npartial");
         let err = run(&a, reader, &mut Vec::new(), &Config::default()).unwrap_err();
+        assert!(matches!(err, StreamError::Read(_)));
+        let reader = std::io::Cursor::new(b"x".to_vec()).chain(FailingReader::new(b""));
+        let err = run_parallel(&a, reader, &mut Vec::new(), &Config::default(), 2).unwrap_err();
         assert!(matches!(err, StreamError::Read(_)));
         let mut full = io::Cursor::new([0u8; 4]);
         let err = run(&a, &b"callStatus=1\n"[..], &mut full, &Config::default()).unwrap_err();

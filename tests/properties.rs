@@ -242,6 +242,9 @@ proptest! {
         let whole = a.rewrite_all(&x);
         // the smallest buffer the stream allows, so that long lines are cut too
         let config = Config { block_size: 0, line_buffered: false };
+        let mut parallel = Vec::new();
+        stream::run_parallel(&a, std::io::Cursor::new(x.clone()), &mut parallel, &config, 3).unwrap();
+        prop_assert_eq!(&parallel, &whole);
         let mut out = Vec::new();
         stream::run(&a, ChunkedReader::new(&x, sizes), &mut out, &config).unwrap();
         prop_assert_eq!(out, whole);
