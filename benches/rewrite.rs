@@ -58,13 +58,13 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("annotate", name), &input, |b, input| {
             b.iter(|| {
                 out.clear();
-                annotate.rewrite(input, 0, input.len(), &mut out)
+                annotate.rewrite(input, &mut out)
             })
         });
         group.bench_with_input(BenchmarkId::new("strip", name), &annotated, |b, input| {
             b.iter(|| {
                 out.clear();
-                strip.rewrite(input, 0, input.len(), &mut out)
+                strip.rewrite(input, &mut out)
             })
         });
     }
