@@ -10,6 +10,9 @@
 //!   kept for tests).
 //! - [`template`]: the annotation text (`--format`).
 //! - [`annotate`]: rewriting one buffer: insert, skip existing, strip.
+//! - [`encoding`]: UTF-16 files in and out, losslessly.
+//! - [`input`]: opening inputs: gzip, UTF-16 and binary detection.
+//! - [`batch`]: many files: walking folders, in place or mirrored output, parallel files, progress.
 //! - [`stream`]: reading big blocks, cutting them at line boundaries, writing and flushing.
 //! - [`testing`]: misbehaving readers for tests (not used by the tool).
 //!
@@ -22,7 +25,10 @@
 
 pub mod anchor;
 pub mod annotate;
+pub mod batch;
 pub mod codes;
+pub mod encoding;
+pub mod input;
 pub mod matcher;
 pub mod reference;
 pub mod stream;

@@ -1,0 +1,691 @@
+//! Batch runs: turning the paths given into a list of files (walking folders in a stable order), sending
+//! each file's annotated text where it belongs (stdout, the file itself, or a mirrored folder), running
+//! files in parallel, and reporting errors, progress and a summary.
+//!
+//! Safety rules this module owns:
+//! - a file rewritten in place or written under `--output-dir` is first written in full to a temporary
+//!   file in the destination folder (named `.mfa-annotate-*.tmp`), flushed to disk, given the original's
+//!   permission bits and renamed over the destination: readers see the old file or the new one, never a
+//!   mix; on any error the temporary file is removed and the original is untouched;
+//! - a file with nothing to change is not rewritten in place (its modification time stays);
+//! - an interrupt ([`INTERRUPTED`]) stops every file between two reads; nothing half-written remains.
+
+use crate::annotate::{Annotator, Counts};
+use crate::encoding::{Utf16Encoder, Utf8Output};
+use crate::input::{self, Format, SNIFF_LEN};
+use crate::stream::{self, StreamError};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use globset::GlobSet;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use std::fs::{self, File};
+use std::io::{self, ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Set (by a signal handler) to stop a batch run: every file in progress is abandoned between two reads
+/// and its temporary file removed.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Where annotated text goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Standard output, file after file in order.
+    Stdout,
+    /// Each file is replaced atomically; with a suffix, the original is kept as `NAME+SUFFIX` first.
+    InPlace {
+        /// `-i.bak` keeps `x.log.bak`.
+        backup_suffix: Option<String>,
+    },
+    /// Annotated copies under this folder, mirroring the inputs' relative paths.
+    Dir(PathBuf),
+}
+
+/// How a batch run behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where output goes.
+    pub destination: Destination,
+    /// Follow symbolic links while walking folders (loops are detected and reported).
+    pub follow_links: bool,
+    /// Keep only walked files whose name matches (files named explicitly are always taken).
+    pub globs: Option<GlobSet>,
+    /// Threads for files in parallel, and for the blocks of one large file or stdin.
+    pub threads: usize,
+    /// Block size for reading (see [`crate::stream`]).
+    pub block_size: usize,
+    /// Flush every line (stdout only).
+    pub line_buffered: bool,
+    /// gzip level (0-9) for `.gz` files written back.
+    pub gzip_level: u32,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// One file to process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The file; `-` is standard input.
+    pub path: PathBuf,
+    /// Its path relative to the folder given (its name, for a file given itself): the path under
+    /// `--output-dir`.
+    pub relative: PathBuf,
+    /// Found by walking a folder (binary files are then skipped), rather than named explicitly.
+    pub walked: bool,
+    /// Size in bytes when known (for the progress bar).
+    pub size: u64,
+}
+
+impl Target {
+    fn is_stdin(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+
+    /// The name used in messages.
+    fn name(&self) -> String {
+        if self.is_stdin() {
+            "<stdin>".into()
+        } else {
+            self.path.display().to_string()
+        }
+    }
+}
+
+/// What a run did, for the summary line and the exit status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Files whose annotations changed (written in place, or written with changes under the folder).
+    pub annotated: u64,
+    /// Files with nothing to change.
+    pub unchanged: u64,
+    /// Binary files skipped.
+    pub skipped: u64,
+    /// Files that failed (each reported on one line).
+    pub errors: u64,
+    /// Bytes of input read (decompressed).
+    pub bytes: u64,
+    /// Fields recognised.
+    pub fields: u64,
+    /// Annotations inserted (or removed, with `--strip`).
+    pub changed: u64,
+    /// Stopped because standard output was closed.
+    pub broken_pipe: bool,
+    /// Stopped by an interrupt.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// The one-line summary of an in-place or output-dir run.
+    pub fn line(&self, strip: bool) -> String {
+        format!(
+            "{} files annotated, {} unchanged, {} skipped, {} errors; {} bytes read, {} fields {}",
+            self.annotated,
+            self.unchanged,
+            self.skipped,
+            self.errors,
+            self.bytes,
+            self.changed,
+            if strip { "stripped" } else { "annotated" }
+        )
+    }
+}
+
+/// Messages to stderr (through the progress bar when there is one, so they do not garble it).
+#[derive(Debug)]
+pub struct Reporter {
+    bar: Option<ProgressBar>,
+    done: AtomicU64,
+    files: u64,
+}
+
+impl Reporter {
+    fn new(show: bool, files: u64, bytes: u64) -> Self {
+        let bar = show.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} files  {wide_bar}  {bytes}/{total_bytes}  {bytes_per_sec}  ETA {eta}",
+                )
+                .expect("valid template"),
+            );
+            bar.set_message(format!("0/{files}"));
+            bar
+        });
+        Reporter {
+            bar,
+            done: AtomicU64::new(0),
+            files,
+        }
+    }
+
+    /// Prints one line on stderr.
+    pub fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn file_done(&self, size: u64) {
+        if let Some(bar) = &self.bar {
+            let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+            bar.inc(size);
+            bar.set_message(format!("{done}/{}", self.files));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Walks the paths given into the list of files to process, in order: arguments in the order given,
+/// folder contents sorted by name (depth first). Problems (a missing path, an unreadable folder) are
+/// reported and counted in the returned error count; a symbolic-link loop is reported as a warning.
+pub fn collect_targets(
+    paths: &[PathBuf],
+    settings: &Settings,
+    report: &dyn Fn(&str),
+) -> (Vec<Target>, u64) {
+    let mut targets = Vec::new();
+    let mut errors = 0;
+    for path in paths {
+        if path.as_os_str() == "-" {
+            targets.push(Target {
+                path: path.clone(),
+                relative: PathBuf::from("-"),
+                walked: false,
+                size: 0,
+            });
+            continue;
+        }
+        let meta = match fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                report(&format!("mfa-annotate: {}: {}", path.display(), e));
+                errors += 1;
+                continue;
+            }
+        };
+        if !meta.is_dir() {
+            targets.push(Target {
+                path: path.clone(),
+                relative: path
+                    .file_name()
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| path.clone()),
+                walked: false,
+                size: meta.len(),
+            });
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(path)
+            .follow_links(settings.follow_links)
+            .sort_by_file_name();
+        for entry in walk {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) if e.loop_ancestor().is_some() => {
+                    let at = e
+                        .path()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    report(&format!(
+                        "mfa-annotate: {at}: symbolic link loop, not followed"
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    let at = e.path().unwrap_or(path).display().to_string();
+                    let reason = e
+                        .io_error()
+                        .map_or_else(|| e.to_string(), |io| io.to_string());
+                    report(&format!("mfa-annotate: {at}: {reason}"));
+                    errors += 1;
+                    continue;
+                }
+            };
+            if !entry.file_type().is_file() {
+                continue; // folders, and symbolic links when not following them
+            }
+            if let Some(globs) = &settings.globs {
+                if !globs.is_match(entry.file_name()) {
+                    continue;
+                }
+            }
+            let relative = entry
+                .path()
+                .strip_prefix(path)
+                .unwrap_or(entry.path())
+                .to_path_buf();
+            targets.push(Target {
+                size: entry.metadata().map(|m| m.len()).unwrap_or(0),
+                path: entry.into_path(),
+                relative,
+                walked: true,
+            });
+        }
+    }
+    (targets, errors)
+}
+
+/// Checks, before anything is written, that `--output-dir` neither lies inside a folder given as input
+/// nor contains one, and that no two inputs would be written to the same place.
+pub fn check_output_dir(dir: &Path, paths: &[PathBuf], targets: &[Target]) -> Result<(), String> {
+    let out = absolute_lexically(dir)?;
+    for path in paths {
+        if path.as_os_str() == "-" {
+            return Err("--output-dir needs files or folders, not stdin".into());
+        }
+        let Ok(input) = fs::canonicalize(path) else {
+            continue; // reported while walking
+        };
+        let input_root = if input.is_dir() {
+            input.clone()
+        } else {
+            input
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or(input.clone())
+        };
+        let overlaps = if input.is_dir() {
+            out.starts_with(&input_root) || input_root.starts_with(&out)
+        } else {
+            out.join(path.file_name().unwrap_or_default()) == input
+        };
+        if overlaps {
+            return Err(format!(
+                "--output-dir {} overlaps the input {}: refusing to write",
+                dir.display(),
+                path.display()
+            ));
+        }
+    }
+    let mut seen = std::collections::HashMap::new();
+    for t in targets {
+        if let Some(other) = seen.insert(t.relative.clone(), &t.path) {
+            return Err(format!(
+                "{} and {} would both be written to {}",
+                other.display(),
+                t.path.display(),
+                dir.join(&t.relative).display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `path` made absolute and resolved through its deepest existing ancestor (the rest may not exist yet).
+fn absolute_lexically(path: &Path) -> Result<PathBuf, String> {
+    let abs = std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        rest.push(existing.file_name().unwrap_or_default().to_owned());
+        existing = match existing.parent() {
+            Some(p) => p,
+            None => break,
+        };
+    }
+    let mut resolved = fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
+    for part in rest.iter().rev() {
+        resolved.push(part);
+    }
+    Ok(resolved)
+}
+
+/// Runs a batch: every target annotated to its destination. Errors are reported on stderr one line per
+/// file and counted; the other files go on.
+pub fn run(annotator: &Annotator, targets: &[Target], settings: &Settings) -> Summary {
+    let total: u64 = targets.iter().map(|t| t.size).sum();
+    let reporter = Reporter::new(settings.progress, targets.len() as u64, total);
+    let summary = match &settings.destination {
+        Destination::Stdout => to_stdout(annotator, targets, settings, &reporter),
+        dest => {
+            let results: Vec<Summary> = targets
+                .par_iter()
+                .map(|t| {
+                    let mut s = Summary::default();
+                    if INTERRUPTED.load(Ordering::Relaxed) {
+                        s.interrupted = true;
+                        return s;
+                    }
+                    to_file(
+                        annotator,
+                        t,
+                        dest,
+                        settings,
+                        targets.len() == 1,
+                        &reporter,
+                        &mut s,
+                    );
+                    reporter.file_done(t.size);
+                    s
+                })
+                .collect();
+            results.into_iter().fold(Summary::default(), merge)
+        }
+    };
+    reporter.finish();
+    summary
+}
+
+fn merge(mut a: Summary, b: Summary) -> Summary {
+    a.annotated += b.annotated;
+    a.unchanged += b.unchanged;
+    a.skipped += b.skipped;
+    a.errors += b.errors;
+    a.bytes += b.bytes;
+    a.fields += b.fields;
+    a.changed += b.changed;
+    a.broken_pipe |= b.broken_pipe;
+    a.interrupted |= b.interrupted || INTERRUPTED.load(Ordering::Relaxed);
+    a
+}
+
+/// A reader that fails once [`INTERRUPTED`] is set, so that a file in progress is abandoned cleanly.
+struct Interruptible<R>(R);
+
+impl<R: Read> Read for Interruptible<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Err(io::Error::new(ErrorKind::Interrupted, "interrupted"));
+        }
+        self.0.read(buf)
+    }
+}
+
+/// A reader that counts the bytes it yields.
+struct Counting<R> {
+    inner: R,
+    count: std::sync::Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens a target and classifies it; `None` (after a warning) for a binary file found by walking.
+fn open_target(target: &Target, reporter: &Reporter) -> Result<Option<input::Opened>, String> {
+    let opened = if target.is_stdin() {
+        input::open(io::stdin(), 2)
+    } else {
+        let file = File::open(&target.path).map_err(|e| e.to_string())?;
+        input::open(Interruptible(file), SNIFF_LEN)
+    }
+    .map_err(|e| e.to_string())?;
+    if opened.binary && target.walked {
+        reporter.line(&format!(
+            "mfa-annotate: {}: binary file, skipped",
+            target.name()
+        ));
+        return Ok(None);
+    }
+    Ok(Some(opened))
+}
+
+/// Annotates one input through `sink`, in parallel blocks when `parallel`.
+fn annotate_stream(
+    annotator: &Annotator,
+    reader: Box<dyn Read + Send>,
+    sink: &mut dyn Write,
+    settings: &Settings,
+    parallel: bool,
+    bytes: &std::sync::Arc<AtomicU64>,
+) -> Result<Counts, StreamError> {
+    let config = stream::Config {
+        block_size: settings.block_size,
+        line_buffered: settings.line_buffered,
+    };
+    let reader = Counting {
+        inner: reader,
+        count: bytes.clone(),
+    };
+    if parallel && settings.threads > 1 {
+        stream::run_parallel(annotator, reader, sink, &config, settings.threads)
+    } else {
+        stream::run(annotator, reader, sink, &config)
+    }
+}
+
+/// Stdout: files one after another in order (each split across threads when `-j` > 1), never interleaved.
+fn to_stdout(
+    annotator: &Annotator,
+    targets: &[Target],
+    settings: &Settings,
+    reporter: &Reporter,
+) -> Summary {
+    let mut summary = Summary::default();
+    let stdout = io::stdout();
+    for target in targets {
+        let opened = match open_target(target, reporter) {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                summary.skipped += 1;
+                continue;
+            }
+            Err(e) => {
+                reporter.line(&format!("mfa-annotate: {}: {e}", target.name()));
+                summary.errors += 1;
+                continue;
+            }
+        };
+        let mut lock = stdout.lock();
+        let mut utf8;
+        let sink: &mut dyn Write = if opened.format.utf16.is_some() {
+            utf8 = Utf8Output::new(&mut lock);
+            &mut utf8
+        } else {
+            &mut lock
+        };
+        let bytes = std::sync::Arc::new(AtomicU64::new(0));
+        let result = annotate_stream(annotator, opened.reader, sink, settings, true, &bytes);
+        summary.bytes += bytes.load(Ordering::Relaxed);
+        reporter.file_done(target.size);
+        match result {
+            Ok(c) => {
+                summary.fields += c.fields;
+                summary.changed += c.changed;
+                if c.changed > 0 {
+                    summary.annotated += 1;
+                } else {
+                    summary.unchanged += 1;
+                }
+            }
+            Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => {
+                summary.broken_pipe = true;
+                return summary;
+            }
+            Err(StreamError::Write(e)) => {
+                reporter.line(&format!("mfa-annotate: writing output: {e}"));
+                summary.errors += 1;
+                return summary;
+            }
+            Err(StreamError::Read(e)) => {
+                reporter.line(&format!("mfa-annotate: {}: {e}", target.name()));
+                summary.errors += 1;
+            }
+        }
+    }
+    summary
+}
+
+/// The writer chain for a file destination: the file, then gzip, then UTF-16, as the input was.
+enum FileSink<'a> {
+    Plain(&'a mut File),
+    Gzip(GzEncoder<&'a mut File>),
+    Utf16(Utf16Encoder<&'a mut File>),
+    GzipUtf16(Utf16Encoder<GzEncoder<&'a mut File>>),
+}
+
+impl<'a> FileSink<'a> {
+    fn new(file: &'a mut File, format: Format, level: u32) -> io::Result<Self> {
+        let level = Compression::new(level);
+        Ok(match (format.gzip, format.utf16) {
+            (false, None) => FileSink::Plain(file),
+            (true, None) => FileSink::Gzip(GzEncoder::new(file, level)),
+            (false, Some(o)) => FileSink::Utf16(Utf16Encoder::new(file, o)?),
+            (true, Some(o)) => {
+                FileSink::GzipUtf16(Utf16Encoder::new(GzEncoder::new(file, level), o)?)
+            }
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            FileSink::Plain(w) => w,
+            FileSink::Gzip(w) => w,
+            FileSink::Utf16(w) => w,
+            FileSink::GzipUtf16(w) => w,
+        }
+    }
+
+    /// Writes everything that is still buffered (the gzip trailer, a pending UTF-16 unit).
+    fn finish(self) -> io::Result<()> {
+        match self {
+            FileSink::Plain(w) => w.flush(),
+            FileSink::Gzip(w) => w.finish().map(drop),
+            FileSink::Utf16(w) => w.finish().map(drop),
+            FileSink::GzipUtf16(w) => w.finish()?.finish().map(drop),
+        }
+    }
+}
+
+/// In place or under the output folder: write a temporary file, then rename it over the destination.
+fn to_file(
+    annotator: &Annotator,
+    target: &Target,
+    dest: &Destination,
+    settings: &Settings,
+    only_file: bool,
+    reporter: &Reporter,
+    summary: &mut Summary,
+) {
+    let fail = |summary: &mut Summary, e: String| {
+        reporter.line(&format!("mfa-annotate: {}: {e}", target.name()));
+        summary.errors += 1;
+        summary.interrupted |= INTERRUPTED.load(Ordering::Relaxed);
+    };
+    let (out_path, in_place, backup) = match dest {
+        Destination::InPlace { backup_suffix } => {
+            (target.path.clone(), true, backup_suffix.as_deref())
+        }
+        Destination::Dir(dir) => (dir.join(&target.relative), false, None),
+        Destination::Stdout => unreachable!("stdout is handled by to_stdout"),
+    };
+    if target.is_stdin() {
+        return fail(
+            summary,
+            "--in-place and --output-dir need files, not stdin".into(),
+        );
+    }
+    let permissions = match fs::metadata(&target.path) {
+        Ok(m) => m.permissions(),
+        Err(e) => return fail(summary, e.to_string()),
+    };
+    let opened = match open_target(target, reporter) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            summary.skipped += 1;
+            return;
+        }
+        Err(e) => return fail(summary, e),
+    };
+    let folder = out_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !in_place {
+        if let Err(e) = fs::create_dir_all(folder) {
+            return fail(summary, format!("cannot create {}: {e}", folder.display()));
+        }
+    }
+    let mut temp = match tempfile::Builder::new()
+        .prefix(".mfa-annotate-")
+        .suffix(".tmp")
+        .tempfile_in(folder)
+    {
+        Ok(t) => t,
+        Err(e) => {
+            return fail(
+                summary,
+                format!(
+                    "cannot create a temporary file in {}: {e}",
+                    folder.display()
+                ),
+            )
+        }
+    };
+    let bytes = std::sync::Arc::new(AtomicU64::new(0));
+    let written = (|| -> Result<Counts, String> {
+        let mut sink = FileSink::new(temp.as_file_mut(), opened.format, settings.gzip_level)
+            .map_err(|e| format!("writing {}: {e}", out_path.display()))?;
+        let counts = annotate_stream(
+            annotator,
+            opened.reader,
+            sink.writer(),
+            settings,
+            only_file,
+            &bytes,
+        )
+        .map_err(|e| match e {
+            StreamError::Read(e) => e.to_string(),
+            StreamError::Write(e) => format!("writing {}: {e}", out_path.display()),
+        })?;
+        sink.finish()
+            .map_err(|e| format!("writing {}: {e}", out_path.display()))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| format!("writing {}: {e}", out_path.display()))?;
+        Ok(counts)
+    })();
+    summary.bytes += bytes.load(Ordering::Relaxed);
+    let counts = match written {
+        Ok(c) => c,
+        Err(e) => return fail(summary, e), // `temp` is removed when dropped
+    };
+    summary.fields += counts.fields;
+    summary.changed += counts.changed;
+    if counts.changed == 0 {
+        summary.unchanged += 1;
+        if in_place {
+            return; // nothing to change: the original stays as it is, mtime and all
+        }
+    } else {
+        summary.annotated += 1;
+    }
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        summary.interrupted = true;
+        return;
+    }
+    if let Err(e) = fs::set_permissions(temp.path(), permissions) {
+        return fail(summary, format!("setting permissions: {e}"));
+    }
+    if let Some(suffix) = backup {
+        let mut name = target.path.as_os_str().to_owned();
+        name.push(suffix);
+        let backup_path = PathBuf::from(name);
+        let _ = fs::remove_file(&backup_path);
+        if fs::hard_link(&target.path, &backup_path).is_err() {
+            if let Err(e) = fs::copy(&target.path, &backup_path) {
+                return fail(
+                    summary,
+                    format!("cannot keep a backup {}: {e}", backup_path.display()),
+                );
+            }
+        }
+    }
+    if let Err(e) = temp.persist(&out_path) {
+        fail(
+            summary,
+            format!("cannot replace {}: {}", out_path.display(), e.error),
+        );
+    }
+}
