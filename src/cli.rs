@@ -10,6 +10,7 @@ use mfa_annotate::annotate::{Annotator, Mode, Options, Unknown};
 use mfa_annotate::batch::{self, Destination, Settings, INTERRUPTED};
 use mfa_annotate::stream;
 use mfa_annotate::template::{self, Template};
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,7 +117,7 @@ enum UnknownArg {
 
 /// Parses the command line, runs it and returns the exit status.
 pub fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::parse_from(sed_style_in_place(std::env::args_os()));
     match run(&args) {
         Ok(status) => status,
         Err(message) => {
@@ -124,6 +125,27 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Accepts sed's spelling `-iSUFFIX` (`-i.bak`) by turning it into `--in-place=SUFFIX`: clap would take
+/// a value after `-i` only as `-i=.bak`, and must not take `-i logs/` as a suffix.
+fn sed_style_in_place(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut options_done = false;
+    for arg in args {
+        match arg.to_str() {
+            Some("--") => options_done = true,
+            Some(a)
+                if !options_done && a.len() > 2 && a.starts_with("-i") && !a.starts_with("-i=") =>
+            {
+                out.push(OsString::from(format!("--in-place={}", &a[2..])));
+                continue;
+            }
+            _ => {}
+        }
+        out.push(arg);
+    }
+    out
 }
 
 fn run(args: &Args) -> Result<ExitCode, String> {
