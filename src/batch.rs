@@ -392,7 +392,7 @@ struct Interruptible<R>(R);
 impl<R: Read> Read for Interruptible<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if INTERRUPTED.load(Ordering::Relaxed) {
-            return Err(io::Error::new(ErrorKind::Interrupted, "interrupted"));
+            return Err(io::Error::other("interrupted"));
         }
         self.0.read(buf)
     }

@@ -555,3 +555,70 @@ fn every_thread_count_gives_identical_bytes() {
         }
     }
 }
+
+#[test]
+fn ctrl_c_during_an_in_place_run_leaves_every_file_old_or_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = LOG.repeat(20_000); // ~1.4 MB each
+    let annotated = ANNOTATED.repeat(20_000);
+    for i in 0..60 {
+        tree(
+            dir.path(),
+            &[(&format!("f{i:03}.log"), original.as_bytes())],
+        );
+    }
+    for signal in ["INT", "TERM"] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mfa-annotate"))
+            .args(["-i", "-j2", "--no-progress"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("still running 60 s after SIG{signal}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let names = listing(dir.path());
+        assert_eq!(names.len(), 60, "no temporary file left: {names:?}");
+        let mut done = 0;
+        for name in &names {
+            let content = fs::read_to_string(dir.path().join(name)).unwrap();
+            assert!(
+                content == original || content == annotated,
+                "{name} is half-written"
+            );
+            done += usize::from(content == annotated);
+        }
+        if done < 60 {
+            assert_eq!(
+                status.code(),
+                Some(130),
+                "interrupted run exits 130 ({signal})"
+            );
+        }
+    }
+    // a second run completes the job
+    bin()
+        .args(["-i", "--no-progress"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    for name in listing(dir.path()) {
+        assert_eq!(
+            fs::read_to_string(dir.path().join(name)).unwrap(),
+            annotated
+        );
+    }
+}
