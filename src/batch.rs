@@ -4,7 +4,8 @@
 //!
 //! Safety rules this module owns:
 //! - a file rewritten in place or written under `--output-dir` is first written in full to a temporary
-//!   file in the destination folder (named `.mfa-annotate-*.tmp`), flushed to disk, given the original's
+//!   file in the destination folder (named `.mfa-annotate-*.tmp`), flushed (and, in place, synced to
+//!   disk), given the original's
 //!   permission bits and renamed over the destination: readers see the old file or the new one, never a
 //!   mix; on any error the temporary file is removed and the original is untouched;
 //! - a file with nothing to change is not rewritten in place (its modification time stays);
@@ -641,9 +642,12 @@ fn to_file(
         })?;
         sink.finish()
             .map_err(|e| format!("writing {}: {e}", out_path.display()))?;
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| format!("writing {}: {e}", out_path.display()))?;
+        if in_place {
+            // The original is about to be replaced: make sure the new content is on disk first.
+            temp.as_file()
+                .sync_all()
+                .map_err(|e| format!("writing {}: {e}", out_path.display()))?;
+        }
         Ok(counts)
     })();
     summary.bytes += bytes.load(Ordering::Relaxed);

@@ -185,7 +185,10 @@ pub fn run_parallel<R: Read + Send + 'static, W: Write + ?Sized>(
     });
     let mut counts = Counts::default();
     let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(batch);
-    let mut outs: Vec<(Vec<u8>, Counts)> = Vec::with_capacity(batch);
+    // Output buffers are reused from batch to batch: fresh megabyte allocations cost page faults.
+    let mut outs: Vec<(Vec<u8>, Counts)> = (0..batch)
+        .map(|_| (Vec::new(), Counts::default()))
+        .collect();
     while let Ok(first) = block_rx.recv() {
         blocks.push(first.map_err(StreamError::Read)?);
         while blocks.len() < batch {
@@ -196,15 +199,14 @@ pub fn run_parallel<R: Read + Send + 'static, W: Write + ?Sized>(
         }
         blocks
             .par_iter()
-            .map(|block| {
-                let mut out = Vec::with_capacity(block.len() + block.len() / 8);
-                let c = annotator.rewrite(block, &mut out);
-                (out, c)
-            })
-            .collect_into_vec(&mut outs);
-        for (out, c) in outs.drain(..) {
-            counts += c;
-            emit(output, &out, config)?;
+            .zip(outs.par_iter_mut())
+            .for_each(|(block, (out, c))| {
+                out.clear();
+                *c = annotator.rewrite(block, out);
+            });
+        for (out, c) in &outs[..blocks.len()] {
+            counts += *c;
+            emit(output, out, config)?;
         }
         for block in blocks.drain(..) {
             let _ = spare_tx.send(block); // the reader may be gone at the end: nothing to recycle then
