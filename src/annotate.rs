@@ -35,6 +35,8 @@ pub enum Unknown {
 /// Everything that decides how a buffer is rewritten.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// The code table (the vendor's, or merged with a codes file).
+    pub table: codes::Table,
     /// The annotation text.
     pub template: Template,
     /// Unknown numbers: annotate or keep.
@@ -58,6 +60,16 @@ pub enum ConfigError {
     },
 }
 
+/// Receives the pieces of a rewrite from [`Annotator::rewrite_with`].
+pub trait Emit {
+    /// Bytes passed through.
+    fn text(&mut self, bytes: &[u8]);
+    /// The digits of a field's value.
+    fn code(&mut self, digits: &[u8], code: u32);
+    /// An annotation (inserted, or already there).
+    fn annotation(&mut self, text: &[u8], code: u32);
+}
+
 /// What one rewrite did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -79,6 +91,7 @@ impl std::ops::AddAssign for Counts {
 #[derive(Debug, Clone)]
 pub struct Annotator {
     matcher: Matcher,
+    table: codes::Table,
     /// `known[n]` is the annotation for table code `n` (empty for numbers not in the table).
     known: Vec<Box<[u8]>>,
     /// The annotation for numbers not in the table (rendered per number instead when the template
@@ -106,10 +119,11 @@ impl Annotator {
             check(&matcher, code, &text)?;
             Ok(text.into_bytes().into_boxed_slice())
         };
-        let mut known = Vec::with_capacity(codes::MAX_CODE as usize + 1);
-        for n in 0..=codes::MAX_CODE {
-            known.push(match codes::lookup(n) {
-                Some(c) => render(n, c.description, c.kind.as_str())?,
+        let max = options.table.max();
+        let mut known = Vec::with_capacity(max as usize + 1);
+        for n in 0..=max {
+            known.push(match options.table.get(n) {
+                Some(c) => render(n, &c.description, c.kind.as_str())?,
                 None => Box::default(),
             });
         }
@@ -131,6 +145,7 @@ impl Annotator {
         cut_after[b'\n' as usize] = true;
         Ok(Annotator {
             matcher,
+            table: options.table.clone(),
             known,
             unknown,
             template: options.template.clone(),
@@ -138,6 +153,11 @@ impl Annotator {
             mode: options.mode,
             cut_after,
         })
+    }
+
+    /// The code table this annotator uses.
+    pub fn table(&self) -> &codes::Table {
+        &self.table
     }
 
     /// The field matcher this annotator uses.
@@ -207,6 +227,43 @@ impl Annotator {
         counts
     }
 
+    /// Like [`Annotator::rewrite`], but hands every piece of output to `emit` with what it is (the code
+    /// digits, an annotation, other text), so that it can be coloured. Slower; for terminals.
+    pub fn rewrite_with<E: Emit>(&self, input: &[u8], emit: &mut E) -> Counts {
+        let mut counts = Counts::default();
+        let mut copied = 0;
+        let mut pos = 0;
+        while let Some(f) = self.matcher.find_at(input, pos) {
+            counts.fields += 1;
+            let (text, insert) = self.annotation(f.code);
+            let present = !text.is_empty() && input[f.insert_at..].starts_with(&text);
+            emit.text(&input[copied..f.value_start]);
+            emit.code(&input[f.value_start..f.value_end], f.code);
+            emit.text(&input[f.value_end..f.insert_at]);
+            copied = f.insert_at;
+            pos = f.insert_at;
+            match self.mode {
+                Mode::Annotate if present => {
+                    emit.annotation(&text, f.code);
+                    copied += text.len();
+                    pos = copied;
+                }
+                Mode::Annotate if insert => {
+                    emit.annotation(&text, f.code);
+                    counts.changed += 1;
+                }
+                Mode::Strip if present => {
+                    copied += text.len();
+                    pos = copied;
+                    counts.changed += 1;
+                }
+                _ => {}
+            }
+        }
+        emit.text(&input[copied..]);
+        counts
+    }
+
     /// Rewrites a whole buffer and returns the result. Convenient for tests and small inputs.
     ///
     /// ```
@@ -258,6 +315,7 @@ mod tests {
             template: Template::parse(template).unwrap(),
             unknown,
             mode,
+            ..Options::default()
         })
         .unwrap()
     }

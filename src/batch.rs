@@ -14,6 +14,8 @@
 use crate::annotate::{Annotator, Counts};
 use crate::encoding::{Utf16Encoder, Utf8Output};
 use crate::input::{self, Format, SNIFF_LEN};
+use crate::lines::{self, LineOptions, LineResult};
+use crate::report::Stats;
 use crate::stream::{self, StreamError};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -692,4 +694,105 @@ fn to_file(
             format!("cannot replace {}: {}", out_path.display(), e.error),
         );
     }
+}
+
+/// What a line-oriented batch run (filters, `-c`, `--json`, stats) found over all its inputs.
+#[derive(Debug, Clone, Default)]
+pub struct LineSummary {
+    /// Lines selected in all inputs.
+    pub selected: u64,
+    /// Inputs that failed.
+    pub errors: u64,
+    /// Stopped because standard output was closed.
+    pub broken_pipe: bool,
+    /// Stats of everything read.
+    pub stats: Stats,
+    /// Per input: its name (`None` for stdin), its stats and its selected-line count.
+    pub per_file: Vec<(Option<String>, Stats, u64)>,
+}
+
+/// Runs the targets one after another, line by line, to stdout (see [`crate::lines`]). With `-c`,
+/// prints the count of selected lines per input (`PATH:COUNT` when there are several) once each input
+/// is done. With `stats_only`, reads with `threads` threads and prints nothing.
+pub fn run_lines(
+    annotator: &Annotator,
+    targets: &[Target],
+    settings: &Settings,
+    options: &LineOptions,
+    count: bool,
+    stats_only: bool,
+) -> LineSummary {
+    let reporter = Reporter::new(false, 0, 0);
+    let mut summary = LineSummary::default();
+    let stdout = io::stdout();
+    for target in targets {
+        let opened = match open_target(target, &reporter) {
+            Ok(Some(o)) => o,
+            Ok(None) => continue,
+            Err(e) => {
+                reporter.line(&format!("mfa-annotate: {}: {e}", target.name()));
+                summary.errors += 1;
+                continue;
+            }
+        };
+        let name = (!target.is_stdin()).then(|| target.path.display().to_string());
+        let result = if stats_only {
+            lines::count_parallel(
+                annotator,
+                opened.reader,
+                settings.block_size,
+                settings.threads,
+            )
+            .map(|stats| LineResult {
+                stats,
+                ..LineResult::default()
+            })
+            .map_err(StreamError::Read)
+        } else {
+            let mut lock = stdout.lock();
+            let mut utf8;
+            let sink: &mut dyn Write = if opened.format.utf16.is_some() {
+                utf8 = Utf8Output::new(&mut lock);
+                &mut utf8
+            } else {
+                &mut lock
+            };
+            lines::run(annotator, opened.reader, sink, options, name.as_deref())
+        };
+        match result {
+            Ok(r) => {
+                if count {
+                    let line = match &name {
+                        Some(n) if targets.len() > 1 => format!("{n}:{}\n", r.selected),
+                        None if targets.len() > 1 => format!("<stdin>:{}\n", r.selected),
+                        _ => format!("{}\n", r.selected),
+                    };
+                    if let Err(e) = stdout.lock().write_all(line.as_bytes()) {
+                        summary.broken_pipe = e.kind() == ErrorKind::BrokenPipe;
+                        if !summary.broken_pipe {
+                            summary.errors += 1;
+                        }
+                        return summary;
+                    }
+                }
+                summary.selected += r.selected;
+                summary.stats.merge(&r.stats);
+                summary.per_file.push((name, r.stats, r.selected));
+            }
+            Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => {
+                summary.broken_pipe = true;
+                return summary;
+            }
+            Err(StreamError::Write(e)) => {
+                reporter.line(&format!("mfa-annotate: writing output: {e}"));
+                summary.errors += 1;
+                return summary;
+            }
+            Err(StreamError::Read(e)) => {
+                reporter.line(&format!("mfa-annotate: {}: {e}", target.name()));
+                summary.errors += 1;
+            }
+        }
+    }
+    summary
 }

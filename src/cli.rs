@@ -4,14 +4,19 @@
 //! messages and the exit status (0 success, 2 error; a broken pipe on stdout is a quiet, normal stop).
 //! The library modules know nothing about it.
 
+use clap::CommandFactory;
 use clap::{Parser, ValueEnum};
 use globset::{GlobBuilder, GlobSetBuilder};
 use mfa_annotate::annotate::{Annotator, Mode, Options, Unknown};
 use mfa_annotate::batch::{self, Destination, Settings, INTERRUPTED};
+use mfa_annotate::codes::Table;
+use mfa_annotate::lines::{LineOptions, LineOutput, Palette};
+use mfa_annotate::report;
+use mfa_annotate::select::{CodeSet, Filter, KindFilter};
 use mfa_annotate::stream;
 use mfa_annotate::template::{self, Template};
 use std::ffi::OsString;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -105,6 +110,99 @@ pub struct Args {
     /// Read block size in bytes (for tests of the block splitting).
     #[arg(long, hide = true)]
     block_size: Option<usize>,
+
+    /// Print only the lines that contain at least one field.
+    #[arg(short = 'm', long, help_heading = "Filters")]
+    matching: bool,
+
+    /// Only lines with one of these codes: numbers and ranges, e.g. 129,132 or 100-142.
+    #[arg(long = "code", value_name = "LIST", help_heading = "Filters")]
+    code: Option<CodeSet>,
+
+    /// Only lines with a code of this kind (fraud: 112 and 132).
+    #[arg(long, value_enum, value_name = "KIND", help_heading = "Filters")]
+    kind: Option<KindArg>,
+
+    /// Only lines with a code that is not in the table.
+    #[arg(long, help_heading = "Filters")]
+    unknown_only: bool,
+
+    /// Print the lines the filter would drop.
+    #[arg(short = 'v', long, help_heading = "Filters")]
+    invert: bool,
+
+    /// Print only the number of selected lines (per file with several files).
+    #[arg(short = 'c', long, help_heading = "Filters")]
+    count: bool,
+
+    /// Prefix each line with its file name.
+    #[arg(short = 'H', long, help_heading = "Filters")]
+    with_filename: bool,
+
+    /// Prefix each line with its line number.
+    #[arg(short = 'n', long, help_heading = "Filters")]
+    line_number: bool,
+
+    /// After the run, print a summary on stderr: lines, fields, counts per code with a bar chart.
+    #[arg(long, help_heading = "Stats and JSON")]
+    stats: bool,
+
+    /// Print only the summary, on stdout.
+    #[arg(long, help_heading = "Stats and JSON")]
+    stats_only: bool,
+
+    /// A summary per file too.
+    #[arg(long, help_heading = "Stats and JSON")]
+    stats_per_file: bool,
+
+    /// JSON Lines: one object per field instead of text; with the stats options, the summary as JSON.
+    #[arg(long, help_heading = "Stats and JSON")]
+    json: bool,
+
+    /// Explain codes: kind and description of each number given.
+    #[arg(long, value_name = "CODE", num_args = 1.., help_heading = "Lookup")]
+    explain: Vec<u32>,
+
+    /// Print the whole code table (as a JSON array with --json).
+    #[arg(long, help_heading = "Lookup")]
+    list_codes: bool,
+
+    /// Find codes whose description contains all these words (any case).
+    #[arg(long, value_name = "WORD", num_args = 1.., help_heading = "Lookup")]
+    search: Vec<String>,
+
+    /// Add codes or override descriptions from a TSV file (`code<TAB>description`, # comments).
+    #[arg(long, value_name = "FILE")]
+    codes_file: Option<PathBuf>,
+
+    /// Colour: auto (only on a terminal, not with NO_COLOR or TERM=dumb), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+
+    /// Print shell completions for SHELL (bash, zsh, fish, powershell, elvish) and exit.
+    #[arg(long, value_name = "SHELL", hide = true)]
+    generate_completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff) and exit.
+    #[arg(long, hide = true)]
+    generate_man: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KindArg {
+    /// Codes 1-25: what happened on the call or SMS.
+    Result,
+    /// Codes 100-142: errors.
+    Error,
+    /// 112 and 132.
+    Fraud,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -150,6 +248,13 @@ fn sed_style_in_place(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
 
 fn run(args: &Args) -> Result<ExitCode, String> {
     let template = Template::parse(&args.format).map_err(|e| format!("--format: {e}"))?;
+    let mut table = Table::builtin();
+    if let Some(path) = &args.codes_file {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        table
+            .merge_tsv(&text, &path.display().to_string())
+            .map_err(|e| e.to_string())?;
+    }
     let options = Options {
         template,
         unknown: match args.unknown {
@@ -161,7 +266,11 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         } else {
             Mode::Annotate
         },
+        table,
     };
+    if let Some(exit) = lookups(args, &options.table)? {
+        return Ok(exit);
+    }
     let annotator = Annotator::new(&options).map_err(|e| format!("--format: {e}"))?;
     let threads = match args.threads {
         Some(0) => return Err("--threads must be at least 1".into()),
@@ -219,6 +328,85 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     };
     let (targets, walk_errors) =
         batch::collect_targets(&paths, &settings, &|line| eprintln!("{line}"));
+    let mut filter = Filter {
+        codes: args.code.clone(),
+        kind: args.kind.map(|k| match k {
+            KindArg::Result => KindFilter::Result,
+            KindArg::Error => KindFilter::Error,
+            KindArg::Fraud => KindFilter::Fraud,
+        }),
+        unknown_only: args.unknown_only,
+        matching: args.matching,
+        invert: args.invert,
+    };
+    if args.count && !filter.selects_lines() {
+        filter.matching = true; // -c alone counts the lines with a field
+    }
+    let any_stats = args.stats || args.stats_only || args.stats_per_file;
+    let json_fields = args.json && !any_stats;
+    let line_mode = filter.selects_lines()
+        || args.count
+        || args.with_filename
+        || args.line_number
+        || json_fields
+        || any_stats;
+    if line_mode && to_files {
+        return Err(
+            "filters, -c, -H, -n, --json and the stats write to stdout: \
+                    they do not go with --in-place or --output-dir"
+                .into(),
+        );
+    }
+    // Colour only ever goes to stdout, never into files.
+    let colour = !to_files
+        && !json_fields
+        && !args.count
+        && !args.stats_only
+        && match args.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        };
+    if line_mode || colour {
+        let options = LineOptions {
+            filter: filter.clone(),
+            output: if args.stats_only {
+                LineOutput::Nothing
+            } else if args.count {
+                LineOutput::Count
+            } else if json_fields {
+                LineOutput::Json
+            } else {
+                LineOutput::Text
+            },
+            with_filename: args.with_filename,
+            line_numbers: args.line_number,
+            palette: colour.then(Palette::default),
+            block_size: settings.block_size,
+        };
+        let summary = batch::run_lines(
+            &annotator,
+            &targets,
+            &settings,
+            &options,
+            args.count,
+            args.stats_only,
+        );
+        if any_stats && !summary.broken_pipe {
+            print_stats(args, &summary, annotator.table());
+        }
+        return Ok(if summary.errors > 0 || walk_errors > 0 {
+            ExitCode::from(2)
+        } else if summary.broken_pipe || !filter.selects_lines() || summary.selected > 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     if let Destination::Dir(dir) = &settings.destination {
         batch::check_output_dir(dir, &paths, &targets)?;
     }
@@ -247,4 +435,78 @@ fn run(args: &Args) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         },
     )
+}
+
+/// `--explain`, `--list-codes`, `--search`, completions and the man page: print and return the exit
+/// status, or `None` when none was asked for.
+fn lookups(args: &Args, table: &Table) -> Result<Option<ExitCode>, String> {
+    let text = if let Some(shell) = args.generate_completions {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Args::command(), "mfa-annotate", &mut out);
+        (out, ExitCode::SUCCESS)
+    } else if args.generate_man {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(Args::command())
+            .render(&mut out)
+            .map_err(|e| e.to_string())?;
+        (out, ExitCode::SUCCESS)
+    } else if !args.explain.is_empty() {
+        let (text, unknown) = report::explain(&args.explain, table);
+        (
+            text.into_bytes(),
+            if unknown {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            },
+        )
+    } else if args.list_codes && args.json {
+        (
+            (report::list_json(table) + "\n").into_bytes(),
+            ExitCode::SUCCESS,
+        )
+    } else if args.list_codes {
+        (report::list(table).into_bytes(), ExitCode::SUCCESS)
+    } else if !args.search.is_empty() {
+        let found = report::search(&args.search, table);
+        let exit = if found.is_empty() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
+        (found.into_bytes(), exit)
+    } else {
+        return Ok(None);
+    };
+    match std::io::stdout().lock().write_all(&text.0) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("writing output: {e}")),
+        _ => Ok(Some(text.1)),
+    }
+}
+
+/// Prints the stats of a line-oriented run: on stdout with --stats-only, else on stderr.
+fn print_stats(args: &Args, summary: &batch::LineSummary, table: &Table) {
+    let mut text = String::new();
+    if args.stats_per_file {
+        for (name, stats, _) in &summary.per_file {
+            let name = name.as_deref().unwrap_or("<stdin>");
+            if args.json {
+                text += &(stats.to_json(table, Some(name)).to_string() + "\n");
+            } else {
+                text += &stats.to_text(table, Some(name));
+            }
+        }
+    }
+    if args.json {
+        text += &(summary.stats.to_json(table, None).to_string() + "\n");
+    } else {
+        text += &summary
+            .stats
+            .to_text(table, args.stats_per_file.then_some("total"));
+    }
+    if args.stats_only {
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    } else {
+        eprint!("{text}");
+    }
 }

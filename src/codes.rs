@@ -174,6 +174,146 @@ pub fn all() -> &'static [Code] {
     &CODES
 }
 
+/// One entry of a [`Table`]: the built-in text, or a description from a `--codes-file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The number as it appears in logs.
+    pub number: u32,
+    /// The description.
+    pub description: String,
+    /// `Result` or `Error` (codes added by a codes file: `Result` below 100, `Error` from 100).
+    pub kind: Kind,
+    /// 112 and 132.
+    pub fraud: bool,
+}
+
+impl Entry {
+    /// The kind as shown to people: `result`, `error`, or `error (fraud)`.
+    pub fn kind_label(&self) -> String {
+        if self.fraud {
+            format!("{} (fraud)", self.kind)
+        } else {
+            self.kind.to_string()
+        }
+    }
+}
+
+/// The highest number a codes file may define (the table is indexed directly by number).
+pub const MAX_FILE_CODE: u32 = 65_535;
+
+/// The code table in use: the vendor table, possibly extended or overridden by a codes file
+/// (`--codes-file`). Lookup is a direct index, O(1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    slots: Vec<Option<Entry>>,
+}
+
+/// A malformed codes file line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {reason}")]
+pub struct TableError {
+    /// The file, as named.
+    pub file: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::builtin()
+    }
+}
+
+impl Table {
+    /// The vendor table.
+    pub fn builtin() -> Table {
+        let mut slots = vec![None; MAX_CODE as usize + 1];
+        for c in all() {
+            slots[c.number as usize] = Some(Entry {
+                number: u32::from(c.number),
+                description: c.description.to_string(),
+                kind: c.kind,
+                fraud: c.fraud,
+            });
+        }
+        Table { slots }
+    }
+
+    /// The entry for `number`, if the table has one.
+    #[inline]
+    pub fn get(&self, number: u32) -> Option<&Entry> {
+        self.slots.get(number as usize)?.as_ref()
+    }
+
+    /// Every entry, in ascending order of number.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().flatten()
+    }
+
+    /// The highest number in the table.
+    pub fn max(&self) -> u32 {
+        self.entries().last().map_or(0, |e| e.number)
+    }
+
+    /// Adds or overrides entries from a codes file: lines `code<TAB>description`, in the format of the
+    /// vendor table (`code<TAB>description` header line, `#` comments and blank lines allowed). `file`
+    /// names the file in errors.
+    pub fn merge_tsv(&mut self, text: &str, file: &str) -> Result<(), TableError> {
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim_end_matches('\r');
+            let fail = |reason: &str| TableError {
+                file: file.to_string(),
+                line: i + 1,
+                reason: reason.to_string(),
+            };
+            if line.trim().is_empty()
+                || line.starts_with('#')
+                || (i == 0 && line == "code\tdescription")
+            {
+                continue;
+            }
+            let (number, description) = line
+                .split_once('\t')
+                .ok_or_else(|| fail("expected `code<TAB>description`"))?;
+            let number: u32 = number
+                .trim()
+                .parse()
+                .map_err(|_| fail(&format!("{:?} is not a code number", number.trim())))?;
+            if number > MAX_FILE_CODE {
+                return Err(fail(&format!("code {number} is above {MAX_FILE_CODE}")));
+            }
+            let description = description.trim();
+            if description.is_empty() {
+                return Err(fail("empty description"));
+            }
+            if self.slots.len() <= number as usize {
+                self.slots.resize(number as usize + 1, None);
+            }
+            let slot = &mut self.slots[number as usize];
+            let (kind, fraud) = match slot {
+                Some(e) => (e.kind, e.fraud),
+                None => (
+                    if number < 100 {
+                        Kind::Result
+                    } else {
+                        Kind::Error
+                    },
+                    false,
+                ),
+            };
+            *slot = Some(Entry {
+                number,
+                description: description.to_string(),
+                kind,
+                fraud,
+            });
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +360,37 @@ mod tests {
             }
         }
         assert_eq!(all().iter().filter(|c| c.fraud).count(), 2);
+    }
+
+    #[test]
+    fn the_runtime_table_starts_as_the_vendor_table() {
+        let t = Table::builtin();
+        assert_eq!(t.entries().count(), 68);
+        assert_eq!(t.max(), 142);
+        assert_eq!(t.get(132).unwrap().kind_label(), "error (fraud)");
+        assert!(t.get(99).is_none() && t.get(1_000_000).is_none());
+    }
+
+    #[test]
+    fn a_codes_file_overrides_and_adds() {
+        let mut t = Table::builtin();
+        let file = "code\tdescription\n# Danish\n129\tMobilapp afvist\r\n\n150\tNew error\n42\tNew result\n";
+        t.merge_tsv(file, "da.tsv").unwrap();
+        assert_eq!(t.get(129).unwrap().description, "Mobilapp afvist");
+        assert_eq!(t.get(129).unwrap().kind, Kind::Error);
+        assert_eq!(t.get(150).unwrap().kind, Kind::Error);
+        assert_eq!(t.get(42).unwrap().kind, Kind::Result);
+        assert_eq!(t.entries().count(), 70);
+        for (bad, line) in [
+            ("1\tok\nx\ty\n", 2),
+            ("12 no tab\n", 1),
+            ("5\t \n", 1),
+            ("70000\tbig\n", 1),
+        ] {
+            let err = Table::builtin().merge_tsv(bad, "bad.tsv").unwrap_err();
+            assert_eq!((err.file.as_str(), err.line), ("bad.tsv", line), "{bad:?}");
+            assert!(err.to_string().starts_with(&format!("bad.tsv:{line}: ")));
+        }
     }
 
     #[test]

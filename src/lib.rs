@@ -13,6 +13,9 @@
 //! - [`encoding`]: UTF-16 files in and out, losslessly.
 //! - [`input`]: opening inputs: gzip, UTF-16 and binary detection.
 //! - [`batch`]: many files: walking folders, in place or mirrored output, parallel files, progress.
+//! - [`select`]: filters: which fields and lines are kept.
+//! - [`report`]: stats, JSON records and code lookups.
+//! - [`lines`]: line-oriented runs: filters, counts, line numbers, JSON, colour, stats.
 //! - [`stream`]: reading big blocks, cutting them at line boundaries, writing and flushing.
 //! - [`testing`]: misbehaving readers for tests (not used by the tool).
 //!
@@ -29,8 +32,11 @@ pub mod batch;
 pub mod codes;
 pub mod encoding;
 pub mod input;
+pub mod lines;
 pub mod matcher;
 pub mod reference;
+pub mod report;
+pub mod select;
 pub mod stream;
 pub mod template;
 pub mod testing;

@@ -64,6 +64,8 @@ pub struct Splitter<R> {
     searched: usize,
     block_size: usize,
     eof: bool,
+    /// Never cut inside a line: grow the buffer instead (for line-oriented runs).
+    whole_lines: bool,
 }
 
 impl<R: Read> Splitter<R> {
@@ -78,7 +80,15 @@ impl<R: Read> Splitter<R> {
             searched: 0,
             block_size,
             eof: false,
+            whole_lines: false,
         }
+    }
+
+    /// Hands out whole lines only: a line longer than the buffer makes the buffer grow instead of being
+    /// cut (line-oriented runs need every line in one piece).
+    pub fn whole_lines(mut self) -> Self {
+        self.whole_lines = true;
+        self
     }
 
     /// Reads until a block is ready and returns it, or `None` at the end of the input. `spare` is an
@@ -94,10 +104,14 @@ impl<R: Read> Splitter<R> {
             if self.filled == self.buf.len() {
                 // One line fills the buffer: cut it after a safe byte, or make room.
                 let cut_after = &self.cut_after;
-                if let Some(i) = self.buf[..self.filled]
-                    .iter()
-                    .rposition(|&b| cut_after[b as usize])
-                {
+                let cut = if self.whole_lines {
+                    None
+                } else {
+                    self.buf[..self.filled]
+                        .iter()
+                        .rposition(|&b| cut_after[b as usize])
+                };
+                if let Some(i) = cut {
                     return Ok(Some(self.split_off(i + 1, spare)));
                 }
                 let len = self.buf.len();

@@ -155,6 +155,7 @@ fn annotator(template: &str, unknown: Unknown, mode: Mode) -> Annotator {
         template: Template::parse(template).unwrap(),
         unknown,
         mode,
+        ..Options::default()
     })
     .unwrap()
 }
