@@ -201,6 +201,37 @@ for kind in sparse dense; do
     rm -f "$DATA_DIR"/out-{cat,mfa,perl}.log   # ~1 GB of outputs per corpus
 done
 
+# --- filters -----------------------------------------------------------------
+# The filters must not slow the common path: `-m` against plain annotation, and `--stats-only` (no text
+# written) against `grep -c callStatus` (one case-sensitive literal), on the sparse corpus, one run.
+echo
+sparse=$(corpus sparse)
+echo "== filters on the sparse corpus (default threads: $(nproc))"
+if [[ $TIMER == hyperfine ]]; then
+    json="$DATA_DIR/hyperfine-filters.json"
+    out="$DATA_DIR/out-filter.log"
+    hyperfine --shell=bash --warmup 1 --runs "$RUNS" --export-json "$json" \
+        --prepare "rm -f $(q "$out"); sync" \
+        -n "$MFA_NAME" "$(q "$MFA_BIN") $(q "$sparse") > $(q "$out")" \
+        -n "$MFA_NAME -m" "$(q "$MFA_BIN") -m $(q "$sparse") > $(q "$out")" \
+        -n "grep -c callStatus" "grep -c callStatus $(q "$sparse") > $(q "$out")" \
+        -n "$MFA_NAME --stats-only" "$(q "$MFA_BIN") --stats-only $(q "$sparse") > $(q "$out")" >/dev/null
+    rm -f "$out"
+    python3 - "$json" "$sparse" <<'PY'
+import json, os, sys
+res = json.load(open(sys.argv[1]))["results"]
+size = os.path.getsize(sys.argv[2])
+t = {r["command"]: r["mean"] for r in res}
+for r in res:
+    print(f'{r["command"]:<28}{r["mean"]:>8.3f} s ± {r["stddev"] or 0:.3f}{size / r["mean"] / 1e6:>9.0f} MB/s')
+names = list(t)
+print(f"-m vs plain annotation: {t[names[0]] / t[names[1]]:.2f}x as fast (target >= 1)")
+print(f"--stats-only vs grep -c callStatus: {t[names[2]] / t[names[3]]:.2f}x as fast (target >= 1)")
+PY
+else
+    echo "skipped: needs hyperfine"
+fi
+
 # --- peak RSS ----------------------------------------------------------------
 echo
 reps=$(( (RSS_MIB + SIZE_MIB - 1) / SIZE_MIB ))  # whole copies, >= RSS_MIB in total

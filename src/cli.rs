@@ -387,6 +387,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
             line_numbers: args.line_number,
             palette: colour.then(Palette::default),
             block_size: settings.block_size,
+            stats: any_stats,
         };
         let summary = batch::run_lines(
             &annotator,

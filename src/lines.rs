@@ -66,6 +66,8 @@ pub struct LineOptions {
     pub palette: Option<Palette>,
     /// Block size for reading.
     pub block_size: usize,
+    /// Count lines and fields per code for the stats (a second pass over each block).
+    pub stats: bool,
 }
 
 /// What a line-oriented run found.
@@ -114,7 +116,9 @@ pub fn run<R: Read>(
             offset: at.offset,
         };
         run.process();
-        result.stats.merge(&count_block(annotator, &block));
+        if options.stats {
+            result.stats.merge(&count_block(annotator, &block));
+        }
         at.line += memchr::memchr_iter(b'\n', &block).count() as u64;
         at.offset += block.len() as u64;
         if !out.is_empty() {
@@ -410,6 +414,7 @@ mod tests {
             line_numbers: false,
             palette: None,
             block_size: 16,
+            stats: true,
         }
     }
 
