@@ -4,7 +4,7 @@
 # For each deterministic corpus (sparse: ~5% of lines carry a field, dense:
 # ~50%; built by benches/gen_corpus.py) this times, side by side in one run:
 #   cat           I/O floor: read the file and write it back out, no work
-#   mfa-annotate  the release binary (path argument, output on stdout)
+#   mfa-annotate  the release binary, single thread (-j1; path argument, output on stdout)
 #   perl          block-reading regex baseline that annotates only the four
 #                 most common shapes (callStatus=N, Call Status: N,
 #                 result code N, ResultCode="N")
@@ -16,6 +16,7 @@
 # hyperfine does a warmup run first.
 #
 # Environment overrides:
+#   MFA_ARGS   options for the binary (default -j1: the targets are single-threaded)
 #   MFA_BIN    binary to benchmark instead of building target/release/mfa-annotate
 #              (e.g. MFA_BIN=cat to exercise the script before the binary exists)
 #   CODES_TSV  code table for the perl baseline, relative to the repo root
@@ -56,6 +57,8 @@ echo "memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminf
 echo "perl:   $(perl -e 'print $^V')   timer: $TIMER"
 
 # --- binary ------------------------------------------------------------------
+# The issue's targets are single-threaded: -j1 (none for an MFA_BIN override such as cat).
+if [[ -n ${MFA_BIN:-} ]]; then MFA_ARGS=${MFA_ARGS:-}; else MFA_ARGS=${MFA_ARGS:--j1}; fi
 if [[ -n ${MFA_BIN:-} ]]; then
     MFA_BIN=$(command -v "$MFA_BIN") || die "MFA_BIN not found: $MFA_BIN"
     MFA_NAME="MFA_BIN=$(basename "$MFA_BIN")"    # make overrides obvious in the table
@@ -135,7 +138,7 @@ bench_one() {
     local in=$1 names=(cat "$MFA_NAME" perl) outs=() cmds=() preps=() i
     outs=("$DATA_DIR/out-cat.log" "$DATA_DIR/out-mfa.log" "$DATA_DIR/out-perl.log")
     cmds=("cat $(q "$in")"
-          "$(q "$MFA_BIN") $(q "$in")"
+          "$(q "$MFA_BIN") $MFA_ARGS $(q "$in")"
           "perl $(q "$PERL_PL") $(q "$CODES_TSV") $(q "$in")")
     for i in 0 1 2; do
         cmds[i]+=" > $(q "${outs[i]}")"
@@ -246,7 +249,7 @@ if [[ -x /usr/bin/time ]]; then
     fi
     tv="$DATA_DIR/time-v.txt"
     rm -f "$DATA_DIR/out-rss.log"; sync
-    /usr/bin/time -v "$MFA_BIN" "$big" > "$DATA_DIR/out-rss.log" 2> "$tv" \
+    /usr/bin/time -v "$MFA_BIN" $MFA_ARGS "$big" > "$DATA_DIR/out-rss.log" 2> "$tv" \
         || { cat "$tv" >&2; die "$MFA_NAME failed on $big"; }
     rm -f "$DATA_DIR/out-rss.log"
     echo "input: $big ($(stat -c %s "$big") bytes)"

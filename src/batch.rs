@@ -438,7 +438,7 @@ fn open_target(target: &Target, reporter: &Reporter) -> Result<Option<input::Ope
 fn annotate_stream(
     annotator: &Annotator,
     reader: Box<dyn Read + Send>,
-    sink: &mut dyn Write,
+    sink: &mut (dyn Write + Send),
     settings: &Settings,
     parallel: bool,
     bytes: &std::sync::Arc<AtomicU64>,
@@ -466,7 +466,6 @@ fn to_stdout(
     reporter: &Reporter,
 ) -> Summary {
     let mut summary = Summary::default();
-    let stdout = io::stdout();
     for target in targets {
         let opened = match open_target(target, reporter) {
             Ok(Some(o)) => o,
@@ -480,13 +479,13 @@ fn to_stdout(
                 continue;
             }
         };
-        let mut lock = stdout.lock();
+        let mut out = io::stdout();
         let mut utf8;
-        let sink: &mut dyn Write = if opened.format.utf16.is_some() {
-            utf8 = Utf8Output::new(&mut lock);
+        let sink: &mut (dyn Write + Send) = if opened.format.utf16.is_some() {
+            utf8 = Utf8Output::new(io::stdout());
             &mut utf8
         } else {
-            &mut lock
+            &mut out
         };
         let bytes = std::sync::Arc::new(AtomicU64::new(0));
         let result = annotate_stream(annotator, opened.reader, sink, settings, true, &bytes);
@@ -541,7 +540,7 @@ impl<'a> FileSink<'a> {
         })
     }
 
-    fn writer(&mut self) -> &mut dyn Write {
+    fn writer(&mut self) -> &mut (dyn Write + Send) {
         match self {
             FileSink::Plain(w) => w,
             FileSink::Gzip(w) => w,

@@ -168,9 +168,11 @@ pub fn count_parallel<R: Read + Send + 'static>(
     use rayon::prelude::*;
     let batch = 2 * threads.max(1);
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(batch);
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let mut splitter = Splitter::new(input, annotator, block_size).whole_lines();
     std::thread::spawn(move || loop {
-        let next = splitter.next_block(Vec::new()).transpose();
+        let spare = spare_rx.try_recv().unwrap_or_default();
+        let next = splitter.next_block(spare).transpose();
         let Some(next) = next else { break };
         let failed = next.is_err();
         if tx.send(next).is_err() || failed {
@@ -194,6 +196,9 @@ pub fn count_parallel<R: Read + Send + 'static>(
             .collect();
         for c in &counted {
             stats.merge(c);
+        }
+        for block in blocks.drain(..) {
+            let _ = spare_tx.send(block); // recycled by the reader (gone at the end)
         }
     }
     Ok(stats)

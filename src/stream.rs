@@ -138,7 +138,7 @@ impl<R: Read> Splitter<R> {
     /// Hands out `buf[..cut]` as a block and keeps the rest, moved to the front of `spare`.
     fn split_off(&mut self, cut: usize, mut spare: Vec<u8>) -> Vec<u8> {
         let rest = self.filled - cut;
-        spare.clear();
+        // A recycled buffer keeps its old bytes (they are read over): only new length is zeroed.
         spare.resize(self.block_size.max(rest * 2), 0);
         spare[..rest].copy_from_slice(&self.buf[cut..self.filled]);
         let mut block = std::mem::replace(&mut self.buf, spare);
@@ -177,7 +177,7 @@ pub fn run<R: Read, W: Write + ?Sized>(
 ///
 /// The reader thread is detached: if writing fails (a closed pipe), this returns at once, and the reader
 /// ends at its next read.
-pub fn run_parallel<R: Read + Send + 'static, W: Write + ?Sized>(
+pub fn run_parallel<R: Read + Send + 'static, W: Write + Send + ?Sized>(
     annotator: &Annotator,
     input: R,
     output: &mut W,
@@ -197,36 +197,59 @@ pub fn run_parallel<R: Read + Send + 'static, W: Write + ?Sized>(
             break;
         }
     });
-    let mut counts = Counts::default();
-    let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(batch);
-    // Output buffers are reused from batch to batch: fresh megabyte allocations cost page faults.
-    let mut outs: Vec<(Vec<u8>, Counts)> = (0..batch)
-        .map(|_| (Vec::new(), Counts::default()))
-        .collect();
-    while let Ok(first) = block_rx.recv() {
-        blocks.push(first.map_err(StreamError::Read)?);
-        while blocks.len() < batch {
-            match block_rx.try_recv() {
-                Ok(next) => blocks.push(next.map_err(StreamError::Read)?),
-                Err(_) => break,
+    // A writer thread writes the annotated blocks in order while the next batch is annotated; output
+    // buffers go back and forth so that no megabyte is allocated (and faulted in) twice.
+    std::thread::scope(|scope| {
+        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(batch);
+        let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+        let writer = scope.spawn(move || -> Result<(), StreamError> {
+            for out in out_rx {
+                emit(output, &out, config)?;
+                let _ = free_tx.send(out);
             }
-        }
-        blocks
-            .par_iter()
-            .zip(outs.par_iter_mut())
-            .for_each(|(block, (out, c))| {
-                out.clear();
-                *c = annotator.rewrite(block, out);
-            });
-        for (out, c) in &outs[..blocks.len()] {
-            counts += *c;
-            emit(output, out, config)?;
-        }
-        for block in blocks.drain(..) {
-            let _ = spare_tx.send(block); // the reader may be gone at the end: nothing to recycle then
-        }
-    }
-    Ok(counts)
+            Ok(())
+        });
+        let mut counts = Counts::default();
+        let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(batch);
+        let mut outs: Vec<(Vec<u8>, Counts)> = Vec::with_capacity(batch);
+        let read = (|| {
+            while let Ok(first) = block_rx.recv() {
+                blocks.push(first.map_err(StreamError::Read)?);
+                while blocks.len() < batch {
+                    match block_rx.try_recv() {
+                        Ok(next) => blocks.push(next.map_err(StreamError::Read)?),
+                        Err(_) => break,
+                    }
+                }
+                outs.clear();
+                outs.extend(
+                    (0..blocks.len())
+                        .map(|_| (free_rx.try_recv().unwrap_or_default(), Counts::default())),
+                );
+                blocks
+                    .par_iter()
+                    .zip(outs.par_iter_mut())
+                    .for_each(|(block, (out, c))| {
+                        out.clear();
+                        *c = annotator.rewrite(block, out);
+                    });
+                for (out, c) in outs.drain(..) {
+                    counts += c;
+                    if out_tx.send(out).is_err() {
+                        return Ok(()); // the writer stopped: its error is reported below
+                    }
+                }
+                for block in blocks.drain(..) {
+                    let _ = spare_tx.send(block); // the reader may be gone at the end
+                }
+            }
+            Ok(())
+        })();
+        drop(out_tx);
+        let written = writer.join().expect("the writer thread does not panic");
+        written?;
+        read.map(|()| counts)
+    })
 }
 
 /// Writes rewritten bytes and flushes them.
