@@ -14,7 +14,7 @@
 use crate::annotate::{Annotator, Counts};
 use crate::encoding::{Utf16Encoder, Utf8Output};
 use crate::input::{self, Format, SNIFF_LEN};
-use crate::lines::{self, LineOptions, LineResult};
+use crate::lines::{self, LineOptions, LineOutput};
 use crate::report::Stats;
 use crate::stream::{self, StreamError};
 use flate2::write::GzEncoder;
@@ -712,14 +712,13 @@ pub struct LineSummary {
 
 /// Runs the targets one after another, line by line, to stdout (see [`crate::lines`]). With `-c`,
 /// prints the count of selected lines per input (`PATH:COUNT` when there are several) once each input
-/// is done. With `stats_only`, reads with `threads` threads and prints nothing.
+/// is done. Runs without line numbers or JSON read blocks in parallel (`settings.threads`).
 pub fn run_lines(
     annotator: &Annotator,
     targets: &[Target],
     settings: &Settings,
     options: &LineOptions,
     count: bool,
-    stats_only: bool,
 ) -> LineSummary {
     let reporter = Reporter::new(false, 0, 0);
     let mut summary = LineSummary::default();
@@ -735,19 +734,7 @@ pub fn run_lines(
             }
         };
         let name = (!target.is_stdin()).then(|| target.path.display().to_string());
-        let result = if stats_only {
-            lines::count_parallel(
-                annotator,
-                opened.reader,
-                settings.block_size,
-                settings.threads,
-            )
-            .map(|stats| LineResult {
-                stats,
-                ..LineResult::default()
-            })
-            .map_err(StreamError::Read)
-        } else {
+        let result = {
             let mut lock = stdout.lock();
             let mut utf8;
             let sink: &mut dyn Write = if opened.format.utf16.is_some() {
@@ -756,7 +743,19 @@ pub fn run_lines(
             } else {
                 &mut lock
             };
-            lines::run(annotator, opened.reader, sink, options, name.as_deref())
+            let positions = options.line_numbers || options.output == LineOutput::Json;
+            if settings.threads > 1 && !positions {
+                lines::run_parallel(
+                    annotator,
+                    opened.reader,
+                    sink,
+                    options,
+                    name.as_deref(),
+                    settings.threads,
+                )
+            } else {
+                lines::run(annotator, opened.reader, sink, options, name.as_deref())
+            }
         };
         match result {
             Ok(r) => {

@@ -389,14 +389,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
             block_size: settings.block_size,
             stats: any_stats,
         };
-        let summary = batch::run_lines(
-            &annotator,
-            &targets,
-            &settings,
-            &options,
-            args.count,
-            args.stats_only,
-        );
+        let summary = batch::run_lines(&annotator, &targets, &settings, &options, args.count);
         if any_stats && !summary.broken_pipe {
             print_stats(args, &summary, annotator.table());
         }

@@ -4,8 +4,8 @@
 //! This module owns the line bookkeeping: which line a field is on, its number (exact for CRLF and for a
 //! last line without a newline), which lines are printed and with what prefix. It reads whole lines
 //! through [`Splitter`] and only looks closely at the lines that hold a field; runs of lines without
-//! fields are copied (or skipped) in one piece. Counting for stats and `--stats-only` goes through
-//! [`count_block`], which needs no line numbers, so it can run on blocks in parallel.
+//! fields are copied (or skipped) in one piece. Runs that need no line numbers or offsets (no `-n`, no
+//! `--json`), `--stats-only` among them, go through [`run_parallel`] on blocks in parallel.
 
 use crate::annotate::{Annotator, Counts, Emit};
 use crate::codes::{Kind, Table};
@@ -157,19 +157,23 @@ pub fn count_block(annotator: &Annotator, block: &[u8]) -> Stats {
     stats
 }
 
-/// Counts everything `input` yields ([`count_block`] on whole-line blocks), with a reader thread and up to
-/// `2 * threads` blocks counted at once; the merged counts are exactly those of a single pass.
-pub fn count_parallel<R: Read + Send + 'static>(
+/// Like [`run`], for runs that need no line numbers or offsets (no `-n`, no `--json`): whole-line blocks
+/// are processed up to `2 * threads` at once while a reader thread reads ahead, and written in order. The
+/// output and the counts are exactly those of [`run`].
+pub fn run_parallel<R: Read + Send + 'static>(
     annotator: &Annotator,
     input: R,
-    block_size: usize,
+    output: &mut dyn Write,
+    options: &LineOptions,
+    path: Option<&str>,
     threads: usize,
-) -> std::io::Result<Stats> {
+) -> Result<LineResult, StreamError> {
     use rayon::prelude::*;
+    debug_assert!(!options.line_numbers && options.output != LineOutput::Json);
     let batch = 2 * threads.max(1);
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(batch);
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let mut splitter = Splitter::new(input, annotator, block_size).whole_lines();
+    let mut splitter = Splitter::new(input, annotator, options.block_size).whole_lines();
     std::thread::spawn(move || loop {
         let spare = spare_rx.try_recv().unwrap_or_default();
         let next = splitter.next_block(spare).transpose();
@@ -179,29 +183,63 @@ pub fn count_parallel<R: Read + Send + 'static>(
             break;
         }
     });
-    let mut stats = Stats::default();
+    let name = path.unwrap_or("<stdin>");
+    let mut total = LineResult::default();
     let mut blocks = Vec::with_capacity(batch);
+    let mut outs: Vec<(Vec<u8>, LineResult)> = (0..batch).map(|_| Default::default()).collect();
     while let Ok(first) = rx.recv() {
         blocks.clear();
-        blocks.push(first?);
+        blocks.push(first.map_err(StreamError::Read)?);
         while blocks.len() < batch {
             match rx.try_recv() {
-                Ok(next) => blocks.push(next?),
+                Ok(next) => blocks.push(next.map_err(StreamError::Read)?),
                 Err(_) => break,
             }
         }
-        let counted: Vec<Stats> = blocks
+        blocks
             .par_iter()
-            .map(|b| count_block(annotator, b))
-            .collect();
-        for c in &counted {
-            stats.merge(c);
+            .zip(outs.par_iter_mut())
+            .for_each(|(block, (out, result))| {
+                out.clear();
+                *result = LineResult::default();
+                if options.output == LineOutput::Nothing && !options.filter.selects_lines() {
+                    // --stats-only: the counting below is all there is to do
+                    result.stats = count_block(annotator, block);
+                    return;
+                }
+                BlockRun {
+                    annotator,
+                    options,
+                    path,
+                    name,
+                    block,
+                    out,
+                    result,
+                    line: 0,
+                    counted: 0,
+                    offset: 0,
+                }
+                .process();
+                if options.stats {
+                    result.stats = count_block(annotator, block);
+                }
+            });
+        for (out, result) in &outs[..blocks.len()] {
+            total.selected += result.selected;
+            total.counts += result.counts;
+            total.stats.merge(&result.stats);
+            if !out.is_empty() {
+                output
+                    .write_all(out)
+                    .and_then(|()| output.flush())
+                    .map_err(StreamError::Write)?;
+            }
         }
         for block in blocks.drain(..) {
             let _ = spare_tx.send(block); // recycled by the reader (gone at the end)
         }
     }
-    Ok(stats)
+    Ok(total)
 }
 
 /// One block of a line-oriented run.
@@ -510,6 +548,35 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn parallel_runs_give_the_same_bytes_and_counts() {
+        let a = Annotator::new(&Options::default()).unwrap();
+        let big = LOG.repeat(500);
+        for output in [LineOutput::Text, LineOutput::Count, LineOutput::Nothing] {
+            for invert in [false, true] {
+                let mut o = text(Filter {
+                    matching: true,
+                    invert,
+                    ..Filter::default()
+                });
+                o.output = output;
+                o.with_filename = true;
+                let mut one = Vec::new();
+                let r1 = run(&a, &big[..], &mut one, &o, Some("f")).unwrap();
+                for threads in 1..=4 {
+                    let mut many = Vec::new();
+                    let reader = std::io::Cursor::new(big.clone());
+                    let r2 = run_parallel(&a, reader, &mut many, &o, Some("f"), threads).unwrap();
+                    assert_eq!(
+                        (&one, &r1),
+                        (&many, &r2),
+                        "{output:?} invert={invert} -j{threads}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
