@@ -501,22 +501,57 @@ fn to_stdout(
                     summary.unchanged += 1;
                 }
             }
-            Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => {
-                summary.broken_pipe = true;
-                return summary;
-            }
-            Err(StreamError::Write(e)) => {
-                reporter.line(&format!("mfa-annotate: writing output: {e}"));
-                summary.errors += 1;
-                return summary;
-            }
-            Err(StreamError::Read(e)) => {
-                reporter.line(&format!("mfa-annotate: {}: {e}", target.name()));
-                summary.errors += 1;
+            Err(e) => {
+                let failure = Failure::report(e, target, reporter);
+                summary.errors += u64::from(failure.error);
+                if failure.stop {
+                    summary.broken_pipe = failure.broken_pipe;
+                    return summary;
+                }
             }
         }
     }
     summary
+}
+
+/// What a failed input means for a run to stdout.
+struct Failure {
+    /// It counts as an error (everything but a closed pipe).
+    error: bool,
+    /// Nothing more can be written: stop the run.
+    stop: bool,
+    /// The reader of stdout went away: a quiet, normal stop.
+    broken_pipe: bool,
+}
+
+impl Failure {
+    /// Reports a failed stream to stdout: a read error names the input and the run goes on; a closed
+    /// pipe stops quietly; any other write error is reported and stops the run.
+    fn report(e: StreamError, target: &Target, reporter: &Reporter) -> Failure {
+        match e {
+            StreamError::Write(e) if e.kind() == ErrorKind::BrokenPipe => Failure {
+                error: false,
+                stop: true,
+                broken_pipe: true,
+            },
+            StreamError::Write(e) => {
+                reporter.line(&format!("mfa-annotate: writing output: {e}"));
+                Failure {
+                    error: true,
+                    stop: true,
+                    broken_pipe: false,
+                }
+            }
+            StreamError::Read(e) => {
+                reporter.line(&format!("mfa-annotate: {}: {e}", target.name()));
+                Failure {
+                    error: true,
+                    stop: false,
+                    broken_pipe: false,
+                }
+            }
+        }
+    }
 }
 
 /// The writer chain for a file destination: the file, then gzip, then UTF-16, as the input was.
@@ -777,18 +812,13 @@ pub fn run_lines(
                 summary.stats.merge(&r.stats);
                 summary.per_file.push((name, r.stats, r.selected));
             }
-            Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => {
-                summary.broken_pipe = true;
-                return summary;
-            }
-            Err(StreamError::Write(e)) => {
-                reporter.line(&format!("mfa-annotate: writing output: {e}"));
-                summary.errors += 1;
-                return summary;
-            }
-            Err(StreamError::Read(e)) => {
-                reporter.line(&format!("mfa-annotate: {}: {e}", target.name()));
-                summary.errors += 1;
+            Err(e) => {
+                let failure = Failure::report(e, target, &reporter);
+                summary.errors += u64::from(failure.error);
+                if failure.stop {
+                    summary.broken_pipe = failure.broken_pipe;
+                    return summary;
+                }
             }
         }
     }

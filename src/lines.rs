@@ -12,7 +12,7 @@ use crate::codes::{Kind, Table};
 use crate::matcher::FieldMatch;
 use crate::report::{field_json, FieldAt, Stats};
 use crate::select::Filter;
-use crate::stream::{Splitter, StreamError};
+use crate::stream::{ReadAhead, Splitter, StreamError};
 use anstyle::{AnsiColor, Style};
 use std::io::{Read, Write};
 
@@ -171,31 +171,16 @@ pub fn run_parallel<R: Read + Send + 'static>(
     use rayon::prelude::*;
     debug_assert!(!options.line_numbers && options.output != LineOutput::Json);
     let batch = 2 * threads.max(1);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(batch);
-    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let mut splitter = Splitter::new(input, annotator, options.block_size).whole_lines();
-    std::thread::spawn(move || loop {
-        let spare = spare_rx.try_recv().unwrap_or_default();
-        let next = splitter.next_block(spare).transpose();
-        let Some(next) = next else { break };
-        let failed = next.is_err();
-        if tx.send(next).is_err() || failed {
-            break;
-        }
-    });
+    let splitter = Splitter::new(input, annotator, options.block_size).whole_lines();
+    let reader = ReadAhead::start(splitter, batch);
     let name = path.unwrap_or("<stdin>");
     let mut total = LineResult::default();
     let mut blocks = Vec::with_capacity(batch);
     let mut outs: Vec<(Vec<u8>, LineResult)> = (0..batch).map(|_| Default::default()).collect();
-    while let Ok(first) = rx.recv() {
-        blocks.clear();
-        blocks.push(first.map_err(StreamError::Read)?);
-        while blocks.len() < batch {
-            match rx.try_recv() {
-                Ok(next) => blocks.push(next.map_err(StreamError::Read)?),
-                Err(_) => break,
-            }
-        }
+    while reader
+        .next_batch(batch, &mut blocks)
+        .map_err(StreamError::Read)?
+    {
         blocks
             .par_iter()
             .zip(outs.par_iter_mut())
@@ -235,9 +220,7 @@ pub fn run_parallel<R: Read + Send + 'static>(
                     .map_err(StreamError::Write)?;
             }
         }
-        for block in blocks.drain(..) {
-            let _ = spare_tx.send(block); // recycled by the reader (gone at the end)
-        }
+        reader.recycle(&mut blocks);
     }
     Ok(total)
 }

@@ -149,6 +149,57 @@ impl<R: Read> Splitter<R> {
     }
 }
 
+/// A reader thread: it splits the input into blocks up to a bounded number ahead of their use, and takes
+/// used blocks back to read into again. It ends at the end of the input, at a read error (handed on), or
+/// when the receiving side is dropped (at its next block).
+#[derive(Debug)]
+pub struct ReadAhead {
+    blocks: mpsc::Receiver<io::Result<Vec<u8>>>,
+    spares: mpsc::Sender<Vec<u8>>,
+}
+
+impl ReadAhead {
+    /// Starts reading with `splitter`, at most `ahead` blocks ahead.
+    pub fn start<R: Read + Send + 'static>(mut splitter: Splitter<R>, ahead: usize) -> Self {
+        let (block_tx, blocks) = mpsc::sync_channel::<io::Result<Vec<u8>>>(ahead);
+        let (spares, spare_rx) = mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || loop {
+            let spare = spare_rx.try_recv().unwrap_or_default();
+            let Some(next) = splitter.next_block(spare).transpose() else {
+                break;
+            };
+            let failed = next.is_err();
+            if block_tx.send(next).is_err() || failed {
+                break;
+            }
+        });
+        ReadAhead { blocks, spares }
+    }
+
+    /// Waits for the next block, then takes the ones already read too, up to `max` in `batch` (which
+    /// must be empty). False at the end of the input.
+    pub fn next_batch(&self, max: usize, batch: &mut Vec<Vec<u8>>) -> io::Result<bool> {
+        let Ok(first) = self.blocks.recv() else {
+            return Ok(false);
+        };
+        batch.push(first?);
+        while batch.len() < max {
+            match self.blocks.try_recv() {
+                Ok(next) => batch.push(next?),
+                Err(_) => break,
+            }
+        }
+        Ok(true)
+    }
+
+    /// Gives used blocks back to be read into again.
+    pub fn recycle(&self, batch: &mut Vec<Vec<u8>>) {
+        for block in batch.drain(..) {
+            let _ = self.spares.send(block); // the reader may be gone at the end: nothing to recycle then
+        }
+    }
+}
+
 /// Rewrites everything `input` yields into `output`, block by block, on the calling thread.
 ///
 /// The result is the same whatever sizes the reads return: a field split across two reads is found,
@@ -185,18 +236,7 @@ pub fn run_parallel<R: Read + Send + 'static, W: Write + Send + ?Sized>(
     threads: usize,
 ) -> Result<Counts, StreamError> {
     let batch = 2 * threads.max(1);
-    let (block_tx, block_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(batch);
-    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
-    let mut splitter = Splitter::new(input, annotator, config.block_size);
-    std::thread::spawn(move || loop {
-        let spare = spare_rx.try_recv().unwrap_or_default();
-        let next = splitter.next_block(spare).transpose();
-        let Some(next) = next else { break };
-        let failed = next.is_err();
-        if block_tx.send(next).is_err() || failed {
-            break;
-        }
-    });
+    let reader = ReadAhead::start(Splitter::new(input, annotator, config.block_size), batch);
     // A writer thread writes the annotated blocks in order while the next batch is annotated; output
     // buffers go back and forth so that no megabyte is allocated (and faulted in) twice.
     std::thread::scope(|scope| {
@@ -213,14 +253,10 @@ pub fn run_parallel<R: Read + Send + 'static, W: Write + Send + ?Sized>(
         let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(batch);
         let mut outs: Vec<(Vec<u8>, Counts)> = Vec::with_capacity(batch);
         let read = (|| {
-            while let Ok(first) = block_rx.recv() {
-                blocks.push(first.map_err(StreamError::Read)?);
-                while blocks.len() < batch {
-                    match block_rx.try_recv() {
-                        Ok(next) => blocks.push(next.map_err(StreamError::Read)?),
-                        Err(_) => break,
-                    }
-                }
+            while reader
+                .next_batch(batch, &mut blocks)
+                .map_err(StreamError::Read)?
+            {
                 outs.clear();
                 outs.extend(
                     (0..blocks.len())
@@ -239,9 +275,7 @@ pub fn run_parallel<R: Read + Send + 'static, W: Write + Send + ?Sized>(
                         return Ok(()); // the writer stopped: its error is reported below
                     }
                 }
-                for block in blocks.drain(..) {
-                    let _ = spare_tx.send(block); // the reader may be gone at the end
-                }
+                reader.recycle(&mut blocks);
             }
             Ok(())
         })();
