@@ -251,8 +251,23 @@ pub fn collect_targets(
                     continue;
                 }
             };
+            if entry.path_is_symlink() && !settings.follow_links {
+                report(&format!(
+                    "mfa-annotate: {}: symbolic link, skipped (-L follows links)",
+                    entry.path().display()
+                ));
+                continue;
+            }
             if !entry.file_type().is_file() {
-                continue; // folders, and symbolic links when not following them
+                continue; // folders, devices, sockets
+            }
+            if is_temporary(entry.file_name()) {
+                // Another run's file in progress, or one left by a run that was killed: never annotate it.
+                report(&format!(
+                    "mfa-annotate: {}: temporary file of mfa-annotate (another run, or a killed one), skipped",
+                    entry.path().display()
+                ));
+                continue;
             }
             if let Some(globs) = &settings.globs {
                 if !globs.is_match(entry.file_name()) {
@@ -273,6 +288,16 @@ pub fn collect_targets(
         }
     }
     (targets, errors)
+}
+
+/// The name prefix and suffix of the temporary files written before a rename.
+const TEMP_PREFIX: &str = ".mfa-annotate-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// True for the name of one of our temporary files (`.mfa-annotate-XXXXXX.tmp`).
+fn is_temporary(name: &std::ffi::OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.starts_with(TEMP_PREFIX.as_bytes()) && name.ends_with(TEMP_SUFFIX.as_bytes())
 }
 
 /// Checks, before anything is written, that `--output-dir` neither lies inside a folder given as input
@@ -645,8 +670,8 @@ fn to_file(
         }
     }
     let mut temp = match tempfile::Builder::new()
-        .prefix(".mfa-annotate-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(folder)
     {
         Ok(t) => t,

@@ -114,7 +114,8 @@ fn symbolic_links_are_followed_only_with_follow_and_loops_are_caught() {
         .arg(dir.path())
         .assert()
         .success()
-        .stdout("callStatus=1 (PIN Entered)\n");
+        .stdout("callStatus=1 (PIN Entered)\n")
+        .stderr(predicate::str::contains("link.log: symbolic link, skipped"));
     bin()
         .arg("-L")
         .arg(dir.path())
@@ -621,4 +622,30 @@ fn ctrl_c_during_an_in_place_run_leaves_every_file_old_or_new() {
             annotated
         );
     }
+}
+
+#[test]
+fn temporary_files_of_other_runs_are_never_annotated() {
+    let dir = tempfile::tempdir().unwrap();
+    let stray = ".mfa-annotate-Ab12Cd.tmp";
+    tree(
+        dir.path(),
+        &[("a.log", LOG.as_bytes()), (stray, b"callStatus=1\n")],
+    );
+    bin()
+        .arg("-i")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "{stray}: temporary file of mfa-annotate"
+        )));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("a.log")).unwrap(),
+        ANNOTATED
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join(stray)).unwrap(),
+        "callStatus=1\n"
+    );
 }
