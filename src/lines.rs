@@ -187,11 +187,6 @@ pub fn run_parallel<R: Read + Send + 'static>(
             .for_each(|(block, (out, result))| {
                 out.clear();
                 *result = LineResult::default();
-                if options.output == LineOutput::Nothing && !options.filter.selects_lines() {
-                    // --stats-only: the counting below is all there is to do
-                    result.stats = count_block(annotator, block);
-                    return;
-                }
                 BlockRun {
                     annotator,
                     options,
@@ -253,6 +248,9 @@ impl BlockRun<'_> {
     }
 
     fn process(&mut self) {
+        if self.options.output == LineOutput::Nothing && !self.options.filter.selects_lines() {
+            return; // --stats-only: nothing printed, nothing selected; the stats are counted apart
+        }
         let block = self.block;
         let matcher = self.annotator.matcher();
         let mut done = 0; // lines before `done` are handled
