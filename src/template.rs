@@ -93,12 +93,7 @@ impl Template {
 
     /// True when the text depends on the number itself (`{code}`), not only on its table entry.
     pub fn uses_code(&self) -> bool {
-        self.code_placeholders() > 0
-    }
-
-    /// How many `{code}` placeholders the template has.
-    pub fn code_placeholders(&self) -> usize {
-        self.pieces.iter().filter(|p| **p == Piece::Code).count()
+        self.pieces.contains(&Piece::Code)
     }
 
     /// Renders the template for one code.
