@@ -87,13 +87,13 @@ impl std::ops::AddAssign for Counts {
 }
 
 /// Rewrites buffers. Built once from [`Options`]; every annotation is rendered up front, so the hot loop
-/// only indexes a table. Cheap to share between threads.
+/// only indexes a table. Cheap to share between threads and to clone.
 #[derive(Debug, Clone)]
 pub struct Annotator {
     matcher: Matcher,
-    table: codes::Table,
+    table: std::sync::Arc<codes::Table>,
     /// `known[n]` is the annotation for table code `n` (empty for numbers not in the table).
-    known: Vec<Box<[u8]>>,
+    known: std::sync::Arc<[Box<[u8]>]>,
     /// The annotation for numbers not in the table (rendered per number instead when the template
     /// uses `{code}`).
     unknown: Box<[u8]>,
@@ -103,6 +103,8 @@ pub struct Annotator {
     mode: Mode,
     /// `cut_after[b]`: a stream may be cut after byte `b` without splitting a field or an annotation.
     cut_after: [bool; 256],
+    /// The length of the longest annotation this annotator inserts or strips.
+    max_annotation: usize,
 }
 
 impl Annotator {
@@ -128,6 +130,16 @@ impl Annotator {
             });
         }
         let unknown = render(0, UNKNOWN_DESCRIPTION, UNKNOWN_KIND)?;
+        let widest_unknown = options
+            .template
+            .render(999_999_999, UNKNOWN_DESCRIPTION, UNKNOWN_KIND)
+            .len();
+        let max_annotation = known
+            .iter()
+            .map(|t| t.len())
+            .chain([unknown.len(), widest_unknown])
+            .max()
+            .unwrap_or(0);
         // A cut is safe after a newline, or after a byte that no field contains and that no annotation
         // contains except as its last byte: then every field and every annotation lies wholly on one side.
         let mut cut_after = [false; 256];
@@ -145,13 +157,14 @@ impl Annotator {
         cut_after[b'\n' as usize] = true;
         Ok(Annotator {
             matcher,
-            table: options.table.clone(),
-            known,
+            table: std::sync::Arc::new(options.table.clone()),
+            known: known.into(),
             unknown,
             template: options.template.clone(),
             annotate_unknown: options.unknown == Unknown::Annotate,
             mode: options.mode,
             cut_after,
+            max_annotation,
         })
     }
 
@@ -176,6 +189,24 @@ impl Annotator {
     /// The table behind [`Annotator::cut_after`], for code that splits streams on its own thread.
     pub fn cut_table(&self) -> [bool; 256] {
         self.cut_after
+    }
+
+    /// The length of the longest annotation this annotator inserts or strips (see [`crate::cut`]).
+    pub fn max_annotation_len(&self) -> usize {
+        self.max_annotation
+    }
+
+    /// True when the annotation for `code` is present at `buf[insert_at..]` and reaches past `cut`: a
+    /// rewrite of `buf[..cut]` alone would not see it (see [`crate::cut`]).
+    pub(crate) fn annotation_present(
+        &self,
+        buf: &[u8],
+        insert_at: usize,
+        code: u32,
+        cut: usize,
+    ) -> bool {
+        let (text, _) = self.annotation(code);
+        insert_at + text.len() > cut && buf[insert_at..].starts_with(&text)
     }
 
     /// The annotation for `code`, and whether annotate mode inserts it.

@@ -17,6 +17,7 @@
 //! - [`report`]: stats, JSON records and code lookups.
 //! - [`lines`]: line-oriented runs: filters, counts, line numbers, JSON, colour, stats.
 //! - [`stream`]: reading big blocks, cutting them at line boundaries, writing and flushing.
+//! - [`cut`]: where a long line without a cut byte may still be cut, so that memory stays bounded.
 //! - [`testing`]: misbehaving readers for tests (not used by the tool).
 //!
 //! ```
@@ -30,6 +31,7 @@ pub mod anchor;
 pub mod annotate;
 pub mod batch;
 pub mod codes;
+pub mod cut;
 pub mod encoding;
 pub mod input;
 pub mod lines;

@@ -3,9 +3,11 @@
 //!
 //! This module owns the buffers, the cutting and the flush policy. A block ends after a newline, or, when
 //! one line fills the whole buffer, after a byte that no field and no annotation contains
-//! ([`Annotator::cut_after`]); only a line with no such byte for longer than the buffer makes the buffer
-//! grow. Because no field or annotation spans a cut, blocks are independent: [`run_parallel`] rewrites
-//! several at once on rayon's threads and gives the same bytes as [`run`].
+//! ([`Annotator::cut_after`]), or else at a position [`crate::cut`] proves safe (inside a long run of
+//! letters and digits, or before a word that follows a blank); only a line with none of these for longer
+//! than the buffer (a line of blanks, say) makes the buffer grow. Because no field or annotation spans a
+//! cut, blocks are independent: [`run_parallel`] rewrites several at once on rayon's threads and gives
+//! the same bytes as [`run`].
 //!
 //! Output is written after every read (or, in parallel, after every batch of blocks that were ready), so a
 //! live stream (`tail -f log | mfa-annotate`) shows each line as soon as it arrives, while a big file still
@@ -66,6 +68,8 @@ pub struct Splitter<R> {
     eof: bool,
     /// Never cut inside a line: grow the buffer instead (for line-oriented runs).
     whole_lines: bool,
+    /// For cuts inside a long line without a cut byte ([`crate::cut`]).
+    annotator: Annotator,
 }
 
 impl<R: Read> Splitter<R> {
@@ -81,6 +85,7 @@ impl<R: Read> Splitter<R> {
             block_size,
             eof: false,
             whole_lines: false,
+            annotator: annotator.clone(),
         }
     }
 
@@ -113,6 +118,13 @@ impl<R: Read> Splitter<R> {
                 };
                 if let Some(i) = cut {
                     return Ok(Some(self.split_off(i + 1, spare)));
+                }
+                if !self.whole_lines {
+                    if let Some(p) =
+                        crate::cut::forced_cut(&self.annotator, &self.buf[..self.filled])
+                    {
+                        return Ok(Some(self.split_off(p, spare)));
+                    }
                 }
                 let len = self.buf.len();
                 self.buf.resize(len * 2, 0);
@@ -335,6 +347,39 @@ mod tests {
         )
         .unwrap();
         out
+    }
+
+    /// Splits `input` with 64 KiB blocks and returns the output and the largest buffer the splitter held.
+    fn split_bounded(input: &[u8]) -> (Vec<u8>, usize) {
+        let a = Annotator::new(&Options::default()).unwrap();
+        let mut splitter = Splitter::new(ChunkedReader::new(input, vec![65_536]), &a, 65_536);
+        let (mut out, mut biggest, mut spare) = (Vec::new(), 0, Vec::new());
+        while let Some(block) = splitter.next_block(spare).unwrap() {
+            biggest = biggest.max(splitter.buf.len()).max(block.len());
+            a.rewrite(&block, &mut out);
+            spare = block;
+        }
+        (out, biggest)
+    }
+
+    #[test]
+    fn long_lines_without_cut_bytes_stay_within_the_buffer() {
+        let a = Annotator::new(&Options::default()).unwrap();
+        for line in [
+            b"7".repeat(4 << 20),
+            b"callStatus=129 Call Status: 20 x ".repeat(100_000),
+            b"no punctuation in this line at all ".repeat(100_000),
+            b"abcdefghijklmnopqrstuvwxyz0123456789".repeat(100_000),
+        ] {
+            let (out, biggest) = split_bounded(&line);
+            assert_eq!(out, a.rewrite_all(&line));
+            assert!(biggest <= 2 * 65_536, "buffer grew to {biggest}");
+        }
+        // A line of blanks has no safe position: the buffer grows (and the output is still right).
+        let blanks = vec![b' '; 300_000];
+        let (out, biggest) = split_bounded(&blanks);
+        assert_eq!(out, blanks);
+        assert!(biggest > 2 * 65_536);
     }
 
     #[test]

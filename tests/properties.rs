@@ -6,6 +6,7 @@
 //! words in mixed case, joiners, separators, quotes, digit runs, annotations, CRLF and arbitrary bytes.
 
 use mfa_annotate::annotate::{Annotator, Mode, Options, Unknown};
+use mfa_annotate::cut;
 use mfa_annotate::matcher::Matcher;
 use mfa_annotate::reference;
 use mfa_annotate::stream::{self, Config};
@@ -252,6 +253,48 @@ proptest! {
     }
 }
 
+/// Log-like text without newlines or other cut bytes (each turned into a blank), several hundred bytes
+/// long: what a line looks like to the forced-cut rules.
+fn uncut_line() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(token(), 20..120).prop_map(|t| {
+        let a = annotator(" ({desc})", Unknown::Annotate, Mode::Annotate);
+        t.concat()
+            .into_iter()
+            .map(|b| if a.cut_after(b) { b' ' } else { b })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+    /// A forced cut found in any prefix of a line splits it into pieces that rewrite to the same bytes
+    /// and counts as the whole line, whatever follows the prefix.
+    #[test]
+    fn forced_cuts_never_change_the_result(
+        x in prop_oneof![uncut_line(), loglike()],
+        k in 0usize..2000,
+        t in 0usize..3,
+        strip in any::<bool>(),
+    ) {
+        let template = [" ({desc})", " [{code}]", ": {desc} ({kind});"][t];
+        let mode = if strip { Mode::Strip } else { Mode::Annotate };
+        let a = annotator(template, Unknown::Annotate, mode);
+        let k = k.min(x.len());
+        if let Some(p) = cut::forced_cut(&a, &x[..k]) {
+            prop_assert!(p > 0 && p < k);
+            let (mut left, mut right) = (Vec::new(), Vec::new());
+            let mut counts = a.rewrite(&x[..p], &mut left);
+            counts += a.rewrite(&x[p..], &mut right);
+            left.extend_from_slice(&right);
+            let mut whole = Vec::new();
+            let whole_counts = a.rewrite(&x, &mut whole);
+            prop_assert_eq!(left, whole, "cut at {}", p);
+            prop_assert_eq!(counts, whole_counts);
+        }
+    }
+}
+
 /// The chunked path on long lines without newlines: a cut must never split a field or an annotation.
 #[test]
 fn streaming_long_lines_at_every_read_size() {
@@ -310,4 +353,22 @@ fn the_generator_produces_fields() {
         annotated_twice > n / 20,
         "only {annotated_twice} of {n} inputs have several fields"
     );
+}
+
+/// The forced-cut property proves little unless cuts are found: they must be, in many generated lines.
+#[test]
+fn the_line_generator_gives_forced_cuts() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = uncut_line();
+    let a = annotator(" ({desc})", Unknown::Annotate, Mode::Annotate);
+    let n = 500;
+    let found = (0..n)
+        .filter(|_| {
+            let x = strategy.new_tree(&mut runner).unwrap().current();
+            cut::forced_cut(&a, &x).is_some()
+        })
+        .count();
+    assert!(found > n / 4, "only {found} of {n} lines have a forced cut");
 }
