@@ -9,10 +9,18 @@
 //!   permission bits and renamed over the destination: readers see the old file or the new one, never a
 //!   mix; on any error the temporary file is removed and the original is untouched;
 //! - a file with nothing to change is not rewritten in place (its modification time stays);
-//! - an interrupt ([`INTERRUPTED`]) stops every file between two reads; nothing half-written remains.
+//! - an interrupt ([`INTERRUPTED`]) stops every file between two reads; nothing half-written remains;
+//! - temporary files are created exclusively (never through a planted link), with permissions no wider
+//!   than the original's, and locked while written; a later in-place run removes the ones a killed run
+//!   left (unlocked and older than [`STALE_AFTER`]) and reports the others;
+//! - a file that changes while it is read in place is left as it is (its new bytes are never lost);
+//! - in place never writes through a symbolic link: links are skipped, or with `-L` their target is
+//!   rewritten only if it lies inside a folder given (or the link was named itself); `--output-dir`
+//!   never writes outside its folder; only regular files are rewritten or copied.
 
 use crate::annotate::{Annotator, Counts};
 use crate::encoding::{Utf16Encoder, Utf8Output};
+use crate::fault;
 use crate::input::{self, Format, SNIFF_LEN};
 use crate::lines::{self, LineOptions, LineOutput};
 use crate::report::Stats;
@@ -195,6 +203,14 @@ pub fn collect_targets(
 ) -> (Vec<Target>, u64) {
     let mut targets = Vec::new();
     let mut errors = 0;
+    let in_place = matches!(settings.destination, Destination::InPlace { .. });
+    // With -L in place: the folders given, resolved, inside which a link's target may be rewritten,
+    // and the files already taken (a file reached twice through links is rewritten once).
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .collect();
+    let mut seen = std::collections::HashSet::new();
     for path in paths {
         if path.as_os_str() == "-" {
             targets.push(Target {
@@ -214,8 +230,26 @@ pub fn collect_targets(
             }
         };
         if !meta.is_dir() {
+            let mut file = path.clone();
+            if in_place && fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) {
+                if !settings.follow_links {
+                    report(&format!(
+                        "mfa-annotate: {}: symbolic link, not rewritten (-L rewrites its target)",
+                        path.display()
+                    ));
+                    continue;
+                }
+                match fs::canonicalize(path) {
+                    Ok(real) => file = real,
+                    Err(e) => {
+                        report(&format!("mfa-annotate: {}: {e}", path.display()));
+                        errors += 1;
+                        continue;
+                    }
+                }
+            }
             targets.push(Target {
-                path: path.clone(),
+                path: file,
                 relative: path
                     .file_name()
                     .map(PathBuf::from)
@@ -263,10 +297,7 @@ pub fn collect_targets(
             }
             if is_temporary(entry.file_name()) {
                 // Another run's file in progress, or one left by a run that was killed: never annotate it.
-                report(&format!(
-                    "mfa-annotate: {}: temporary file of mfa-annotate (another run, or a killed one), skipped",
-                    entry.path().display()
-                ));
+                report(&temporary_file_found(entry.path(), in_place));
                 continue;
             }
             if let Some(globs) = &settings.globs {
@@ -279,9 +310,28 @@ pub fn collect_targets(
                 .strip_prefix(path)
                 .unwrap_or(entry.path())
                 .to_path_buf();
+            let mut file = entry.path().to_path_buf();
+            if in_place && settings.follow_links {
+                // Rewrite the real file, and only inside the folders given.
+                let Ok(real) = fs::canonicalize(&file) else {
+                    continue;
+                };
+                if !roots.iter().any(|r| real.starts_with(r)) {
+                    report(&format!(
+                        "mfa-annotate: {}: links to {}, outside the folders given: not rewritten",
+                        file.display(),
+                        real.display()
+                    ));
+                    continue;
+                }
+                if !seen.insert(real.clone()) {
+                    continue;
+                }
+                file = real;
+            }
             targets.push(Target {
                 size: entry.metadata().map(|m| m.len()).unwrap_or(0),
-                path: entry.into_path(),
+                path: file,
                 relative,
                 walked: true,
             });
@@ -293,6 +343,41 @@ pub fn collect_targets(
 /// The name prefix and suffix of the temporary files written before a rename.
 const TEMP_PREFIX: &str = ".mfa-annotate-";
 const TEMP_SUFFIX: &str = ".tmp";
+
+/// How old an unlocked temporary file must be before an in-place run removes it as left by a killed run.
+/// (A live run locks its file right after creating it; the age rules out that instant.)
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What to say (and do) about one of our temporary files found while walking: an in-place run removes
+/// it when no run holds its lock and it is older than [`STALE_AFTER`]; otherwise it is skipped.
+fn temporary_file_found(path: &Path, in_place: bool) -> String {
+    let at = path.display();
+    let Ok(file) = File::open(path) else {
+        return format!(
+            "mfa-annotate: {at}: temporary file of mfa-annotate, gone (another run finished)"
+        );
+    };
+    if file.try_lock().is_err() {
+        return format!(
+            "mfa-annotate: {at}: temporary file of another mfa-annotate run in progress, skipped"
+        );
+    }
+    let old = file
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age >= STALE_AFTER);
+    if in_place && old {
+        return match fs::remove_file(path) {
+            Ok(()) => format!("mfa-annotate: {at}: temporary file left by a killed run, removed"),
+            Err(e) => {
+                format!("mfa-annotate: {at}: temporary file left by a killed run, not removed: {e}")
+            }
+        };
+    }
+    format!("mfa-annotate: {at}: temporary file of mfa-annotate (left by a killed run, or just created), skipped")
+}
 
 /// True for the name of one of our temporary files (`.mfa-annotate-XXXXXX.tmp`).
 fn is_temporary(name: &std::ffi::OsStr) -> bool {
@@ -446,7 +531,10 @@ fn open_target(target: &Target, reporter: &Reporter) -> Result<Option<input::Ope
         input::open(io::stdin(), 2)
     } else {
         let file = File::open(&target.path).map_err(|e| e.to_string())?;
-        input::open(Interruptible(file), SNIFF_LEN)
+        input::open(
+            Interruptible(fault::Reader::new(file, &target.path)),
+            SNIFF_LEN,
+        )
     }
     .map_err(|e| e.to_string())?;
     if opened.binary && target.walked {
@@ -581,14 +669,17 @@ impl Failure {
 
 /// The writer chain for a file destination: the file, then gzip, then UTF-16, as the input was.
 enum FileSink<'a> {
-    Plain(&'a mut File),
-    Gzip(GzEncoder<&'a mut File>),
-    Utf16(Utf16Encoder<&'a mut File>),
-    GzipUtf16(Utf16Encoder<GzEncoder<&'a mut File>>),
+    Plain(&'a mut Out),
+    Gzip(GzEncoder<&'a mut Out>),
+    Utf16(Utf16Encoder<&'a mut Out>),
+    GzipUtf16(Utf16Encoder<GzEncoder<&'a mut Out>>),
 }
 
+/// The temporary file, as written through (with a write fault in tests).
+type Out = fault::Writer<File>;
+
 impl<'a> FileSink<'a> {
-    fn new(file: &'a mut File, format: Format, level: u32) -> io::Result<Self> {
+    fn new(file: &'a mut Out, format: Format, level: u32) -> io::Result<Self> {
         let level = Compression::new(level);
         Ok(match (format.gzip, format.utf16) {
             (false, None) => FileSink::Plain(file),
@@ -648,10 +739,17 @@ fn to_file(
             "--in-place and --output-dir need files, not stdin".into(),
         );
     }
-    let permissions = match fs::metadata(&target.path) {
-        Ok(m) => m.permissions(),
+    let before = match fs::metadata(&target.path) {
+        Ok(m) if m.is_file() => m,
+        Ok(_) => {
+            return fail(
+                summary,
+                "not a regular file: only regular files are rewritten".into(),
+            )
+        }
         Err(e) => return fail(summary, e.to_string()),
     };
+    let permissions = before.permissions();
     let opened = match open_target(target, reporter) {
         Ok(Some(o)) => o,
         Ok(None) => {
@@ -664,16 +762,31 @@ fn to_file(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    if !in_place {
+    if let Destination::Dir(dir) = dest {
         if let Err(e) = fs::create_dir_all(folder) {
             return fail(summary, format!("cannot create {}: {e}", folder.display()));
         }
+        // A symbolic link planted inside the output folder must not lead the write elsewhere.
+        let inside = fs::canonicalize(folder)
+            .and_then(|f| Ok(f.starts_with(fs::canonicalize(dir)?)))
+            .unwrap_or(false);
+        if !inside {
+            return fail(
+                summary,
+                format!(
+                    "{} leads outside --output-dir {} (a symbolic link?): not written",
+                    folder.display(),
+                    dir.display()
+                ),
+            );
+        }
     }
-    let mut temp = match tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(folder)
-    {
+    let created = if fault::injected(fault::Point::Temp, &target.path).is_some() {
+        Err(fault::error())
+    } else {
+        temp_builder(&permissions).tempfile_in(folder)
+    };
+    let temp = match created {
         Ok(t) => t,
         Err(e) => {
             return fail(
@@ -685,9 +798,17 @@ fn to_file(
             )
         }
     };
+    // Held until the temporary file is renamed or removed: a later run knows it is not stale.
+    let _ = temp.as_file().lock();
     let bytes = std::sync::Arc::new(AtomicU64::new(0));
+    let mut out = fault::Writer::new(
+        temp.as_file()
+            .try_clone()
+            .expect("a second handle to the temporary file"),
+        &target.path,
+    );
     let written = (|| -> Result<Counts, String> {
-        let mut sink = FileSink::new(temp.as_file_mut(), opened.format, settings.gzip_level)
+        let mut sink = FileSink::new(&mut out, opened.format, settings.gzip_level)
             .map_err(|e| format!("writing {}: {e}", out_path.display()))?;
         let counts = annotate_stream(
             annotator,
@@ -730,6 +851,22 @@ fn to_file(
         summary.interrupted = true;
         return;
     }
+    if in_place {
+        match changed_while_read(&target.path, &before, temp.path()) {
+            Change::None => {}
+            Change::SameResult => {
+                // Replaced meanwhile by exactly what this run would write (another run did the job).
+                summary.annotated -= 1;
+                summary.unchanged += 1;
+                return;
+            }
+            Change::Changed => return fail(
+                summary,
+                "changed while being read (is something writing to it?): left as it is; run again"
+                    .into(),
+            ),
+        }
+    }
     if let Err(e) = fs::set_permissions(temp.path(), permissions) {
         return fail(summary, format!("setting permissions: {e}"));
     }
@@ -747,11 +884,74 @@ fn to_file(
             }
         }
     }
+    if fault::injected(fault::Point::Rename, &target.path).is_some() {
+        return fail(
+            summary,
+            format!("cannot replace {}: {}", out_path.display(), fault::error()),
+        );
+    }
     if let Err(e) = temp.persist(&out_path) {
         fail(
             summary,
             format!("cannot replace {}: {}", out_path.display(), e.error),
         );
+    }
+}
+
+/// The builder for temporary files: created exclusively (`O_EXCL`: a planted file or link of the same
+/// name makes it pick another name, never follow it), named `.mfa-annotate-XXXXXX.tmp`, and readable and
+/// writable by no one the original does not allow (at most its owner's read and write bits, with the
+/// full permissions set just before the rename).
+fn temp_builder(original: &fs::Permissions) -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(original.mode() & 0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = original;
+    builder
+}
+
+/// Whether the file being rewritten in place changed while it was read.
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    /// Same file, same size, same modification time.
+    None,
+    /// Replaced by a file with exactly the bytes of `temp` (another run annotated it meanwhile).
+    SameResult,
+    /// Anything else: renaming over it could lose what was written.
+    Changed,
+}
+
+/// Compares the file at `path` now with `before` (taken before it was opened), and with `temp` when it
+/// was replaced.
+fn changed_while_read(path: &Path, before: &fs::Metadata, temp: &Path) -> Change {
+    let Ok(now) = fs::metadata(path) else {
+        return Change::Changed;
+    };
+    #[cfg(unix)]
+    let same_file = {
+        use std::os::unix::fs::MetadataExt;
+        (now.dev(), now.ino()) == (before.dev(), before.ino())
+    };
+    #[cfg(not(unix))]
+    let same_file = true;
+    if same_file && now.len() == before.len() && now.modified().ok() == before.modified().ok() {
+        return Change::None;
+    }
+    let same_bytes = || -> io::Result<bool> {
+        if now.len() != fs::metadata(temp)?.len() {
+            return Ok(false);
+        }
+        Ok(fs::read(path)? == fs::read(temp)?)
+    };
+    if !same_file && same_bytes().unwrap_or(false) {
+        Change::SameResult
+    } else {
+        Change::Changed
     }
 }
 

@@ -19,6 +19,7 @@
 //! - [`stream`]: reading big blocks, cutting them at line boundaries, writing and flushing.
 //! - [`cut`]: where a long line without a cut byte may still be cut, so that memory stays bounded.
 //! - [`testing`]: misbehaving readers for tests (not used by the tool).
+//! - [`fault`]: fault injection for the reliability tests (debug builds only).
 //!
 //! ```
 //! use mfa_annotate::annotate::{Annotator, Options};
@@ -33,6 +34,7 @@ pub mod batch;
 pub mod codes;
 pub mod cut;
 pub mod encoding;
+pub mod fault;
 pub mod input;
 pub mod lines;
 pub mod matcher;
