@@ -31,7 +31,7 @@ fn corpus(size: usize, every: u64) -> Vec<u8> {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        let line = if state % every == 0 {
+        let line = if state.is_multiple_of(every) {
             FIELDS[(state >> 8) as usize % FIELDS.len()]
         } else {
             PLAIN[(state >> 8) as usize % PLAIN.len()]

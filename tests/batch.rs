@@ -1,43 +1,16 @@
 //! Tests of batch runs with the real binary: folders, globs, symbolic links, in place, output folders,
 //! gzip, UTF-16, binary files, errors, a full disk, and `-j` 1..4 giving identical bytes.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{bin, listing, tree, SmallDisk, ANNOTATED, LOG};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use predicates::prelude::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-
-fn bin() -> Command {
-    Command::cargo_bin("mfa-annotate").unwrap()
-}
-
-const LOG: &str = "2017-02-14T02:57:24Z|pfrad|callStatus=129, x\r\nCall Status: 20\nplain line\n";
-const ANNOTATED: &str =
-    "2017-02-14T02:57:24Z|pfrad|callStatus=129 (Mobile App Denied), x\r\nCall Status: 20 (Text Message Sent)\nplain line\n";
-
-/// Writes files (path relative to `root`, content) and returns `root`.
-fn tree(root: &Path, files: &[(&str, &[u8])]) {
-    for (name, content) in files {
-        let path = root.join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, content).unwrap();
-    }
-}
-
-/// All files under `root`, relative, sorted, including hidden ones (temporary files would show).
-fn listing(root: &Path) -> Vec<String> {
-    let mut out: Vec<String> = walkdir::WalkDir::new(root)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| !e.file_type().is_dir())
-        .map(|e| e.path().strip_prefix(root).unwrap().display().to_string())
-        .collect();
-    out.sort();
-    out
-}
+use std::path::Path;
 
 fn gz(data: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -430,29 +403,14 @@ fn a_full_device_on_stdout_is_an_error_not_a_panic() {
 }
 
 /// A small tmpfs, unmounted when dropped.
-struct SmallDisk(PathBuf);
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_full_disk_during_in_place_leaves_the_original_intact() {
-    let mount = tempfile::tempdir().unwrap();
-    let ok = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(mount.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
+    let Some((_mount, disk)) = SmallDisk::mount("256k") else {
         // Needs root and mount rights (CI and the dev machines have both); the /dev/full test above
         // still covers the write error path.
         eprintln!("skipped: cannot mount a tmpfs here");
         return;
-    }
-    let disk = SmallDisk(mount.path().to_path_buf());
+    };
     let original = LOG.repeat(2500); // ~170 KB: the annotated copy does not fit beside it
     tree(
         &disk.0,
