@@ -1049,3 +1049,46 @@ pub fn run_lines(
     }
     summary
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn temporary_files_are_created_exclusively_never_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        // With no random part the name is known in advance: plant a link there.
+        let name = format!("{TEMP_PREFIX}{TEMP_SUFFIX}");
+        std::os::unix::fs::symlink(&victim, dir.path().join(&name)).unwrap();
+        let perms = fs::Permissions::from_mode(0o644);
+        let err = temp_builder(&perms)
+            .rand_bytes(0)
+            .tempfile_in(dir.path())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        // With its random part, another name is taken.
+        let temp = temp_builder(&perms).tempfile_in(dir.path()).unwrap();
+        assert!(is_temporary(temp.path().file_name().unwrap()));
+    }
+
+    #[test]
+    fn temporary_files_get_at_most_the_owner_bits_of_the_original() {
+        let dir = tempfile::tempdir().unwrap();
+        for (original, most) in [
+            (0o644, 0o600),
+            (0o400, 0o400),
+            (0o000, 0o000),
+            (0o777, 0o600),
+        ] {
+            let temp = temp_builder(&fs::Permissions::from_mode(original))
+                .tempfile_in(dir.path())
+                .unwrap();
+            let mode = temp.as_file().metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode & !most, 0, "original {original:o}: temp {mode:o}");
+        }
+    }
+}
