@@ -5,9 +5,9 @@
 //! Safety rules this module owns:
 //! - a file rewritten in place or written under `--output-dir` is first written in full to a temporary
 //!   file in the destination folder (named `.mfa-annotate-*.tmp`), flushed (and, in place, synced to
-//!   disk), given the original's
-//!   permission bits and renamed over the destination: readers see the old file or the new one, never a
-//!   mix; on any error the temporary file is removed and the original is untouched;
+//!   disk), given the original's permission bits and renamed over the destination (in place, the folder
+//!   is synced after the rename): readers see the old file or the new one, never a mix; on any error the
+//!   temporary file is removed and the original is untouched;
 //! - a file with nothing to change is not rewritten in place (its modification time stays);
 //! - an interrupt ([`INTERRUPTED`]) stops every file between two reads; nothing half-written remains;
 //! - temporary files are created exclusively (never through a planted link), with permissions no wider
@@ -891,10 +891,16 @@ fn to_file(
         );
     }
     if let Err(e) = temp.persist(&out_path) {
-        fail(
+        return fail(
             summary,
             format!("cannot replace {}: {}", out_path.display(), e.error),
         );
+    }
+    if in_place {
+        // Make the rename itself durable: after a power cut the folder lists the new file, not the old.
+        if let Ok(dir) = File::open(folder) {
+            let _ = dir.sync_all();
+        }
     }
 }
 
