@@ -801,12 +801,11 @@ fn to_file(
     // Held until the temporary file is renamed or removed: a later run knows it is not stale.
     let _ = temp.as_file().lock();
     let bytes = std::sync::Arc::new(AtomicU64::new(0));
-    let mut out = fault::Writer::new(
-        temp.as_file()
-            .try_clone()
-            .expect("a second handle to the temporary file"),
-        &target.path,
-    );
+    let handle = match temp.as_file().try_clone() {
+        Ok(h) => h,
+        Err(e) => return fail(summary, format!("writing {}: {e}", out_path.display())),
+    };
+    let mut out = fault::Writer::new(handle, &target.path);
     let written = (|| -> Result<Counts, String> {
         let mut sink = FileSink::new(&mut out, opened.format, settings.gzip_level)
             .map_err(|e| format!("writing {}: {e}", out_path.display()))?;
