@@ -763,22 +763,29 @@ fn to_file(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if let Destination::Dir(dir) = dest {
+        // A symbolic link planted inside the output folder must not lead the write (or the creation of
+        // folders) elsewhere: checked on the deepest existing folder before creating, and again after.
+        let inside = || {
+            matches!(
+                (absolute_lexically(folder), absolute_lexically(dir)),
+                (Ok(f), Ok(d)) if f.starts_with(&d)
+            )
+        };
+        let outside = || {
+            format!(
+                "{} leads outside --output-dir {} (a symbolic link?): not written",
+                folder.display(),
+                dir.display()
+            )
+        };
+        if !inside() {
+            return fail(summary, outside());
+        }
         if let Err(e) = fs::create_dir_all(folder) {
             return fail(summary, format!("cannot create {}: {e}", folder.display()));
         }
-        // A symbolic link planted inside the output folder must not lead the write elsewhere.
-        let inside = fs::canonicalize(folder)
-            .and_then(|f| Ok(f.starts_with(fs::canonicalize(dir)?)))
-            .unwrap_or(false);
-        if !inside {
-            return fail(
-                summary,
-                format!(
-                    "{} leads outside --output-dir {} (a symbolic link?): not written",
-                    folder.display(),
-                    dir.display()
-                ),
-            );
+        if !inside() {
+            return fail(summary, outside());
         }
     }
     let created = if fault::injected(fault::Point::Temp, &target.path).is_some() {

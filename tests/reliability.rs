@@ -511,11 +511,16 @@ fn output_dir_never_writes_outside_itself() {
     let input = tempfile::tempdir().unwrap();
     tree(
         input.path(),
-        &[("sub/a.log", LOG.as_bytes()), ("b.log", LOG.as_bytes())],
+        &[
+            ("sub/a.log", LOG.as_bytes()),
+            ("sub/deep/c.log", LOG.as_bytes()),
+            ("b.log", LOG.as_bytes()),
+        ],
     );
     let elsewhere = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    // A link planted in the output folder, where `sub/` will go, and one where b.log will go.
+    // A link planted in the output folder, where `sub/` will go (no folder may be created through it
+    // either: `sub/deep/`), and one where b.log will go.
     std::os::unix::fs::symlink(elsewhere.path(), out.path().join("sub")).unwrap();
     std::os::unix::fs::symlink(elsewhere.path().join("b.log"), out.path().join("b.log")).unwrap();
     bin()
@@ -525,9 +530,10 @@ fn output_dir_never_writes_outside_itself() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("leads outside --output-dir"));
+    let outside: Vec<_> = fs::read_dir(elsewhere.path()).unwrap().collect();
     assert!(
-        listing(elsewhere.path()).is_empty(),
-        "nothing written outside"
+        outside.is_empty(),
+        "nothing written or created outside: {outside:?}"
     );
     // b.log replaced the planted link with a file instead of writing through it.
     let b = out.path().join("b.log");
