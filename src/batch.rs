@@ -958,13 +958,41 @@ fn changed_while_read(path: &Path, before: &fs::Metadata, temp: &Path) -> Change
         if now.len() != fs::metadata(temp)?.len() {
             return Ok(false);
         }
-        Ok(fs::read(path)? == fs::read(temp)?)
+        same_contents(File::open(path)?, File::open(temp)?)
     };
     if !same_file && same_bytes().unwrap_or(false) {
         Change::SameResult
     } else {
         Change::Changed
     }
+}
+
+/// True when two readers yield the same bytes; compares 64 KiB at a time, so memory stays bounded.
+fn same_contents(mut a: impl Read, mut b: impl Read) -> io::Result<bool> {
+    let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = fill(&mut a, &mut x)?;
+        if n != fill(&mut b, &mut y)? || x[..n] != y[..n] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns how many bytes were read.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// What a line-oriented batch run (filters, `-c`, `--json`, stats) found over all its inputs.
@@ -1085,6 +1113,18 @@ mod tests {
         // With its random part, another name is taken.
         let temp = temp_builder(&perms).tempfile_in(dir.path()).unwrap();
         assert!(is_temporary(temp.path().file_name().unwrap()));
+    }
+
+    #[test]
+    fn contents_are_compared_in_pieces() {
+        use crate::testing::ChunkedReader;
+        let a = vec![7u8; 200_000];
+        let mut b = a.clone();
+        assert!(same_contents(ChunkedReader::new(&a, vec![3, 70_000]), &b[..]).unwrap());
+        b[150_000] = 8;
+        assert!(!same_contents(&a[..], &b[..]).unwrap());
+        assert!(!same_contents(&a[..], &a[..199_999]).unwrap());
+        assert!(same_contents(&b""[..], &b""[..]).unwrap());
     }
 
     #[test]
