@@ -58,8 +58,6 @@ pub enum StreamError {
 #[derive(Debug)]
 pub struct Splitter<R> {
     input: R,
-    /// The bytes after which a cut is safe (from [`Annotator::cut_table`]).
-    cut_after: [bool; 256],
     /// `buf[..filled]` is input read but not handed out; it holds no newline before `searched`.
     buf: Vec<u8>,
     filled: usize,
@@ -68,7 +66,7 @@ pub struct Splitter<R> {
     eof: bool,
     /// Never cut inside a line: grow the buffer instead (for line-oriented runs).
     whole_lines: bool,
-    /// For cuts inside a long line without a cut byte ([`crate::cut`]).
+    /// Which bytes a stream may be cut after, and forced cuts in a long line without one ([`crate::cut`]).
     annotator: Annotator,
 }
 
@@ -78,7 +76,6 @@ impl<R: Read> Splitter<R> {
         let block_size = block_size.max(64);
         Splitter {
             input,
-            cut_after: annotator.cut_table(),
             buf: vec![0; block_size],
             filled: 0,
             searched: 0,
@@ -107,22 +104,16 @@ impl<R: Read> Splitter<R> {
                 return Ok((self.filled > 0).then(|| self.split_off(self.filled, spare)));
             }
             if self.filled == self.buf.len() {
-                // One line fills the buffer: cut it after a safe byte, or make room.
-                let cut_after = &self.cut_after;
-                let cut = if self.whole_lines {
-                    None
-                } else {
-                    self.buf[..self.filled]
-                        .iter()
-                        .rposition(|&b| cut_after[b as usize])
-                };
-                if let Some(i) = cut {
-                    return Ok(Some(self.split_off(i + 1, spare)));
-                }
+                // One line fills the buffer: cut it after a safe byte, or where `cut` proves a cut
+                // safe, or make room.
                 if !self.whole_lines {
-                    if let Some(p) =
-                        crate::cut::forced_cut(&self.annotator, &self.buf[..self.filled])
-                    {
+                    let line = &self.buf[..self.filled];
+                    let cut = line
+                        .iter()
+                        .rposition(|&b| self.annotator.cut_after(b))
+                        .map(|i| i + 1)
+                        .or_else(|| crate::cut::forced_cut(&self.annotator, line));
+                    if let Some(p) = cut {
                         return Ok(Some(self.split_off(p, spare)));
                     }
                 }
