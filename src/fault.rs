@@ -66,6 +66,23 @@ pub fn error() -> io::Error {
     io::Error::other("injected fault")
 }
 
+/// How many of `len` bytes may go through with `left` bytes to go before the fault (`None`: no fault);
+/// the fault itself once none are left.
+fn allowance(left: Option<u64>, len: usize) -> io::Result<usize> {
+    match left {
+        Some(0) => Err(error()),
+        Some(left) => Ok(len.min(usize::try_from(left).unwrap_or(usize::MAX))),
+        None => Ok(len),
+    }
+}
+
+/// Counts `n` bytes gone through against the allowance.
+fn spend(left: &mut Option<u64>, n: usize) {
+    if let Some(left) = left {
+        *left -= n as u64;
+    }
+}
+
 /// A reader that fails after `left` bytes (when set) and pauses after its first read (when set).
 #[derive(Debug)]
 pub struct Reader<R> {
@@ -87,15 +104,9 @@ impl<R: Read> Reader<R> {
 
 impl<R: Read> Read for Reader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = match self.left {
-            Some(0) => return Err(error()),
-            Some(left) => buf.len().min(usize::try_from(left).unwrap_or(usize::MAX)),
-            None => buf.len(),
-        };
+        let want = allowance(self.left, buf.len())?;
         let n = self.inner.read(&mut buf[..want])?;
-        if let Some(left) = &mut self.left {
-            *left -= n as u64;
-        }
+        spend(&mut self.left, n);
         if let Some(ms) = self.pause_ms.take() {
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
@@ -122,15 +133,9 @@ impl<W: Write> Writer<W> {
 
 impl<W: Write> Write for Writer<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let want = match self.left {
-            Some(0) => return Err(error()),
-            Some(left) => buf.len().min(usize::try_from(left).unwrap_or(usize::MAX)),
-            None => buf.len(),
-        };
+        let want = allowance(self.left, buf.len())?;
         let n = self.inner.write(&buf[..want])?;
-        if let Some(left) = &mut self.left {
-            *left -= n as u64;
-        }
+        spend(&mut self.left, n);
         Ok(n)
     }
 
