@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, listing, tree, SmallDisk, ANNOTATED, LOG};
+use common::{bin, copies, listing, spawn, tree, wait, SmallDisk, ANNOTATED, LOG};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use predicates::prelude::*;
@@ -520,35 +520,15 @@ fn ctrl_c_during_an_in_place_run_leaves_every_file_old_or_new() {
     let dir = tempfile::tempdir().unwrap();
     let original = LOG.repeat(20_000); // ~1.4 MB each
     let annotated = ANNOTATED.repeat(20_000);
-    for i in 0..60 {
-        tree(
-            dir.path(),
-            &[(&format!("f{i:03}.log"), original.as_bytes())],
-        );
-    }
+    copies(dir.path(), 60, original.as_bytes());
     for signal in ["INT", "TERM"] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mfa-annotate"))
-            .args(["-i", "-j2", "--no-progress"])
-            .arg(dir.path())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&["-i", "-j2", "--no-progress"], dir.path());
         std::thread::sleep(std::time::Duration::from_millis(150));
         std::process::Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                child.kill().unwrap();
-                panic!("still running 60 s after SIG{signal}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
+        let status = wait(&mut child, 60);
         let names = listing(dir.path());
         assert_eq!(names.len(), 60, "no temporary file left: {names:?}");
         let mut done = 0;

@@ -6,13 +6,13 @@
 
 mod common;
 
-use common::{bin, listing, tree, SmallDisk, ANNOTATED, LOG};
+use common::{bin, copies, listing, spawn, tree, wait, SmallDisk, ANNOTATED, LOG};
 use predicates::prelude::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command as Std, Stdio};
 use std::time::{Duration, Instant};
 
@@ -140,30 +140,6 @@ fn a_read_only_disk_refuses_the_temporary_file() {
     }
 }
 
-/// Waits for a child with a deadline, so that a hang fails the test instead of blocking it.
-fn wait(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("still running after {secs} s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn spawn(args: &[&str], path: &Path) -> std::process::Child {
-    Std::new(assert_cmd::cargo::cargo_bin("mfa-annotate"))
-        .args(args)
-        .arg(path)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 fn stderr_of(child: &mut std::process::Child) -> String {
     let mut s = String::new();
     child.stderr.take().unwrap().read_to_string(&mut s).unwrap();
@@ -175,12 +151,7 @@ fn sigkill_never_truncates_and_the_next_run_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
     let original = LOG.repeat(20_000); // ~1.4 MB each
     let annotated = ANNOTATED.repeat(20_000);
-    for i in 0..40 {
-        tree(
-            dir.path(),
-            &[(&format!("f{i:02}.log"), original.as_bytes())],
-        );
-    }
+    copies(dir.path(), 40, original.as_bytes());
     let mut child = spawn(&["-i", "-j2", "--no-progress"], dir.path());
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
@@ -269,12 +240,7 @@ fn two_in_place_runs_at_once_annotate_each_file_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let original = LOG.repeat(5_000);
     let annotated = ANNOTATED.repeat(5_000);
-    for i in 0..60 {
-        tree(
-            dir.path(),
-            &[(&format!("f{i:02}.log"), original.as_bytes())],
-        );
-    }
+    copies(dir.path(), 60, original.as_bytes());
     let mut a = spawn(&["-i", "-j2", "--no-progress"], dir.path());
     let mut b = spawn(&["-i", "-j2", "--no-progress"], dir.path());
     let (sa, sb) = (wait(&mut a, 60), wait(&mut b, 60));

@@ -25,6 +25,38 @@ pub fn tree(root: &Path, files: &[(&str, &[u8])]) {
     }
 }
 
+/// Writes `n` files `f000.log`, `f001.log`, ... with the same content.
+pub fn copies(root: &Path, n: usize, content: &[u8]) {
+    for i in 0..n {
+        tree(root, &[(&format!("f{i:03}.log"), content)]);
+    }
+}
+
+/// Starts the binary on `path` with `args`, stderr piped.
+pub fn spawn(args: &[&str], path: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("mfa-annotate"))
+        .args(args)
+        .arg(path)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a child with a deadline, so that a hang fails the test instead of blocking it.
+pub fn wait(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// All files under `root`, relative, sorted, including hidden ones (temporary files would show).
 pub fn listing(root: &Path) -> Vec<String> {
     let mut out: Vec<String> = walkdir::WalkDir::new(root)
