@@ -6,17 +6,16 @@
 //! ([`Annotator::cut_after`]), or else at a position [`crate::cut`] proves safe (inside a long run of
 //! letters and digits, or before a word that follows a blank); only a line with none of these for longer
 //! than the buffer (a line of blanks, say) makes the buffer grow. Because no field or annotation spans a
-//! cut, blocks are independent: [`run_parallel`] rewrites several at once on rayon's threads and gives
+//! cut, blocks are independent: [`run_parallel`] rewrites several at once on worker threads and gives
 //! the same bytes as [`run`].
 //!
-//! Output is written after every read (or, in parallel, after every batch of blocks that were ready), so a
-//! live stream (`tail -f log | mfa-annotate`) shows each line as soon as it arrives, while a big file still
+//! Output is written after every read (or, in parallel, as soon as a block and all before it are
+//! rewritten), so a live stream (`tail -f log | mfa-annotate`) shows each line as soon as it arrives, while a big file still
 //! goes through in big blocks. Memory: a few blocks, whatever the size of the input.
 
 use crate::annotate::{Annotator, Counts};
-use rayon::prelude::*;
 use std::io::{self, ErrorKind, Read, Write};
-use std::sync::mpsc;
+use std::sync::{mpsc, Condvar, Mutex};
 
 /// The default block size: large enough that system calls are a small cost, small enough to stay in cache.
 pub const DEFAULT_BLOCK_SIZE: usize = 256 * 1024;
@@ -226,67 +225,119 @@ pub fn run<R: Read, W: Write + ?Sized>(
     Ok(counts)
 }
 
-/// Like [`run`], but rewrites up to `2 * threads` blocks at once on rayon's thread pool while a reader
-/// thread reads ahead. The output is byte-identical to [`run`]'s and in the same order.
+/// Like [`run`], but `threads` workers rewrite blocks at once. The output is byte-identical to [`run`]'s
+/// and in the same order.
 ///
-/// The reader thread is detached: if writing fails (a closed pipe), this returns at once, and the reader
-/// ends at its next read.
-pub fn run_parallel<R: Read + Send + 'static, W: Write + Send + ?Sized>(
+/// There is no reader or writer thread and no batch to wait for: every worker takes the next block from
+/// the splitter (one at a time, under a lock), rewrites it, waits for its turn and writes it, then takes
+/// the next one. So reading, rewriting and writing of different blocks overlap, and no core waits for
+/// the slowest block of a batch. The calling thread is one of the workers. After a write error, the
+/// workers stop at their next block; after a read error, the blocks read before it are still written.
+pub fn run_parallel<R: Read + Send, W: Write + Send + ?Sized>(
     annotator: &Annotator,
     input: R,
     output: &mut W,
     config: &Config,
     threads: usize,
 ) -> Result<Counts, StreamError> {
-    let batch = 2 * threads.max(1);
-    let reader = ReadAhead::start(Splitter::new(input, annotator, config.block_size), batch);
-    // A writer thread writes the annotated blocks in order while the next batch is annotated; output
-    // buffers go back and forth so that no megabyte is allocated (and faulted in) twice.
-    std::thread::scope(|scope| {
-        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(batch);
-        let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
-        let writer = scope.spawn(move || -> Result<(), StreamError> {
-            for out in out_rx {
-                emit(output, &out, config)?;
-                let _ = free_tx.send(out);
+    let reading = Mutex::new(Reading {
+        splitter: Splitter::new(input, annotator, config.block_size),
+        next: 0,
+        error: None,
+    });
+    let writing = Mutex::new(Writing {
+        output,
+        next: 0,
+        error: None,
+    });
+    let turn = Condvar::new();
+    let work = || worker(annotator, &reading, &writing, &turn, config);
+    let counts = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(work)).collect();
+        let mut counts = work();
+        for other in others {
+            counts += other.join().expect("a worker does not panic");
+        }
+        counts
+    });
+    let written = writing.into_inner().unwrap_or_else(|e| e.into_inner());
+    let read = reading.into_inner().unwrap_or_else(|e| e.into_inner());
+    match (written.error, read.error) {
+        (Some(e), _) => Err(e),
+        (None, Some(e)) => Err(StreamError::Read(e)),
+        (None, None) => Ok(counts),
+    }
+}
+
+/// The input side of [`run_parallel`]: the splitter and the number of the next block it hands out.
+struct Reading<R> {
+    splitter: Splitter<R>,
+    next: u64,
+    /// The read error that ended the input (no block is handed out after it).
+    error: Option<io::Error>,
+}
+
+/// The output side of [`run_parallel`]: whose turn it is to write.
+struct Writing<'w, W: ?Sized> {
+    output: &'w mut W,
+    next: u64,
+    /// The write error that stopped the run (the other workers stop at their next block).
+    error: Option<StreamError>,
+}
+
+/// One worker of [`run_parallel`]: take a block, rewrite it, write it in its turn, until the input ends
+/// or a side fails. Returns the counts of the blocks it rewrote.
+fn worker<R: Read, W: Write + ?Sized>(
+    annotator: &Annotator,
+    reading: &Mutex<Reading<R>>,
+    writing: &Mutex<Writing<'_, W>>,
+    turn: &Condvar,
+    config: &Config,
+) -> Counts {
+    let mut counts = Counts::default();
+    let (mut spare, mut out) = (Vec::new(), Vec::new());
+    loop {
+        let (number, block) = {
+            let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
+            if r.error.is_some() {
+                return counts;
             }
-            Ok(())
-        });
-        let mut counts = Counts::default();
-        let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(batch);
-        let mut outs: Vec<(Vec<u8>, Counts)> = Vec::with_capacity(batch);
-        let read = (|| {
-            while reader
-                .next_batch(batch, &mut blocks)
-                .map_err(StreamError::Read)?
-            {
-                outs.clear();
-                outs.extend(
-                    (0..blocks.len())
-                        .map(|_| (free_rx.try_recv().unwrap_or_default(), Counts::default())),
-                );
-                blocks
-                    .par_iter()
-                    .zip(outs.par_iter_mut())
-                    .for_each(|(block, (out, c))| {
-                        out.clear();
-                        *c = annotator.rewrite(block, out);
-                    });
-                for (out, c) in outs.drain(..) {
-                    counts += c;
-                    if out_tx.send(out).is_err() {
-                        return Ok(()); // the writer stopped: its error is reported below
-                    }
+            match r.splitter.next_block(spare) {
+                Ok(Some(block)) => {
+                    r.next += 1;
+                    (r.next - 1, block)
                 }
-                reader.recycle(&mut blocks);
+                Ok(None) => return counts,
+                Err(e) => {
+                    r.error = Some(e);
+                    return counts;
+                }
             }
-            Ok(())
-        })();
-        drop(out_tx);
-        let written = writer.join().expect("the writer thread does not panic");
-        written?;
-        read.map(|()| counts)
-    })
+        };
+        out.clear();
+        counts += annotator.rewrite(&block, &mut out);
+        spare = block;
+        let mut w = writing.lock().unwrap_or_else(|e| e.into_inner());
+        while w.next != number && w.error.is_none() {
+            w = turn.wait(w).unwrap_or_else(|e| e.into_inner());
+        }
+        if w.error.is_none() {
+            if let Err(e) = emit(&mut *w.output, &out, config) {
+                w.error = Some(e);
+            }
+        }
+        w.next += 1;
+        let failed = w.error.is_some();
+        drop(w);
+        turn.notify_all();
+        if failed {
+            // Stop the reading too, so that no worker starts another block.
+            let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
+            r.error
+                .get_or_insert_with(|| io::Error::other("stopped: the output failed"));
+            return counts;
+        }
+    }
 }
 
 /// Writes rewritten bytes and flushes them.
@@ -443,6 +494,78 @@ mod tests {
                 assert_eq!(out, expected, "threads {threads} block {block}");
                 assert_eq!(c.fields, 30_001);
             }
+        }
+    }
+
+    /// A writer that takes `left` bytes and then fails.
+    struct FullDisk {
+        left: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                return Err(io::Error::new(ErrorKind::StorageFull, "disk full"));
+            }
+            let n = buf.len().min(self.left);
+            self.left -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A reader that counts what it yields.
+    struct Counted<'a>(&'a [u8], std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Read for Counted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.read(buf)?;
+            self.1.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn parallel_workers_stop_reading_after_a_write_error() {
+        let a = Annotator::new(&Options::default()).unwrap();
+        let input = b"line callStatus=129\n".repeat(500_000); // 10 MB in 4 KiB blocks
+        for threads in 2..=4 {
+            let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let err = run_parallel(
+                &a,
+                Counted(&input, read.clone()),
+                &mut FullDisk { left: 100_000 },
+                &config(4096, false),
+                threads,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&err, StreamError::Write(e) if e.kind() == ErrorKind::StorageFull),
+                "{err:?}"
+            );
+            let read = read.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(read < 200_000, "{threads} threads read {read} bytes");
+        }
+    }
+
+    #[test]
+    fn parallel_blocks_read_before_a_read_error_are_still_written_in_order() {
+        let a = Annotator::new(&Options::default()).unwrap();
+        let mut good = Vec::new();
+        for i in 0..20_000 {
+            good.extend_from_slice(format!("{i} callStatus={}\n", i % 150).as_bytes());
+        }
+        for threads in 1..=4 {
+            let reader = io::Cursor::new(good.clone()).chain(FailingReader::new(b""));
+            let mut out = Vec::new();
+            let err = run_parallel(&a, reader, &mut out, &config(1000, false), threads);
+            assert!(
+                matches!(err, Err(StreamError::Read(_))),
+                "{threads} threads"
+            );
+            assert_eq!(out, a.rewrite_all(&good), "{threads} threads");
         }
     }
 
