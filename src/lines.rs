@@ -12,7 +12,7 @@ use crate::codes::{Kind, Table};
 use crate::matcher::FieldMatch;
 use crate::report::{field_json, FieldAt, Stats};
 use crate::select::Filter;
-use crate::stream::{ReadAhead, Splitter, StreamError};
+use crate::stream::{Block, ReadAhead, Splitter, StreamError};
 use anstyle::{AnsiColor, Style};
 use std::io::{Read, Write};
 
@@ -99,7 +99,7 @@ pub fn run<R: Read>(
     let mut result = LineResult::default();
     let mut at = Position { line: 0, offset: 0 };
     let mut out = Vec::new();
-    let mut spare = Vec::new();
+    let mut spare = Block::default();
     let name = path.unwrap_or("<stdin>");
     while let Some(block) = splitter.next_block(spare).map_err(StreamError::Read)? {
         out.clear();

@@ -41,6 +41,79 @@ impl Default for Config {
     }
 }
 
+/// Buffers of finished runs, kept per thread for the next run: a batch run streams thousands of files
+/// one after another on each thread, and allocating, zeroing and faulting in fresh buffers for every
+/// file cost more than annotating a small one. Read buffers are kept at their full length (their bytes
+/// are read over, never looked at first), so reusing one zeroes nothing; output buffers are only ever
+/// cleared and extended. Buffers that grew past [`pool::POOLED_MAX`] (for a very long line) are freed.
+mod pool {
+    use std::cell::RefCell;
+
+    /// The largest buffer kept.
+    pub(super) const POOLED_MAX: usize = 4 << 20;
+    /// How many buffers of each kind a thread keeps: a run uses two read buffers and one output buffer.
+    const POOLED_COUNT: usize = 2;
+
+    thread_local! {
+        static READ: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+        static OUT: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn take(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<u8>>>>) -> Vec<u8> {
+        pool.with(|p| p.borrow_mut().pop()).unwrap_or_default()
+    }
+
+    fn give(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<u8>>>>, buffer: Vec<u8>) {
+        if buffer.capacity() == 0 || buffer.capacity() > POOLED_MAX {
+            return;
+        }
+        pool.with(|p| {
+            let mut free = p.borrow_mut();
+            if free.len() < POOLED_COUNT {
+                free.push(buffer);
+            }
+        });
+    }
+
+    /// A read buffer (its length is how much of it is initialized), or a new empty one.
+    pub(super) fn take_read() -> Vec<u8> {
+        take(&READ)
+    }
+
+    /// Gives a read buffer back, at its full length.
+    pub(super) fn give_read(buffer: Vec<u8>) {
+        give(&READ, buffer);
+    }
+
+    /// An output buffer, empty.
+    pub(super) fn take_out() -> Vec<u8> {
+        let mut out = take(&OUT);
+        out.clear();
+        out
+    }
+
+    /// Gives an output buffer back.
+    pub(super) fn give_out(buffer: Vec<u8>) {
+        give(&OUT, buffer);
+    }
+}
+
+/// A block handed out by a [`Splitter`]: the first `len` bytes of a buffer. The buffer keeps its full
+/// length behind the block, so that handing it back as a spare to read into again zeroes nothing.
+#[derive(Debug, Default)]
+pub struct Block {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl std::ops::Deref for Block {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// A failed stream: the side that failed decides how the caller reports it (a broken pipe on the output
 /// is a normal stop; a read error names the input).
 #[derive(Debug, thiserror::Error)]
@@ -73,9 +146,11 @@ impl<R: Read> Splitter<R> {
     /// A splitter reading `input` in reads of about `block_size` bytes.
     pub fn new(input: R, annotator: &Annotator, block_size: usize) -> Self {
         let block_size = block_size.max(64);
+        let mut buf = pool::take_read();
+        buf.resize(block_size, 0); // zeroes only what the pooled buffer did not have
         Splitter {
             input,
-            buf: vec![0; block_size],
+            buf,
             filled: 0,
             searched: 0,
             block_size,
@@ -97,7 +172,7 @@ impl<R: Read> Splitter<R> {
     ///
     /// A block is handed out after every read that completed a line; so a slow, live input is passed on
     /// line by line, and a file in blocks of about `block_size`.
-    pub fn next_block(&mut self, spare: Vec<u8>) -> io::Result<Option<Vec<u8>>> {
+    pub fn next_block(&mut self, spare: Block) -> io::Result<Option<Block>> {
         loop {
             if self.eof {
                 return Ok((self.filled > 0).then(|| self.split_off(self.filled, spare)));
@@ -137,17 +212,31 @@ impl<R: Read> Splitter<R> {
         }
     }
 
-    /// Hands out `buf[..cut]` as a block and keeps the rest, moved to the front of `spare`.
-    fn split_off(&mut self, cut: usize, mut spare: Vec<u8>) -> Vec<u8> {
+    /// Hands out `buf[..cut]` as a block and keeps the rest, moved to the front of `spare`'s buffer.
+    fn split_off(&mut self, cut: usize, spare: Block) -> Block {
         let rest = self.filled - cut;
-        // A recycled buffer keeps its old bytes (they are read over): only new length is zeroed.
-        spare.resize(self.block_size.max(rest * 2), 0);
+        let want = self.block_size.max(rest * 2);
+        let mut spare = spare.buf;
+        if spare.len() > 2 * want {
+            spare.truncate(want); // a buffer grown for a long line reads no more than needed now
+        }
+        if spare.len() < want {
+            spare.resize(want, 0); // only a new (or smaller) buffer: a recycled one is read over
+        }
         spare[..rest].copy_from_slice(&self.buf[cut..self.filled]);
-        let mut block = std::mem::replace(&mut self.buf, spare);
-        block.truncate(cut);
+        let block = std::mem::replace(&mut self.buf, spare);
         self.filled = rest;
         self.searched = rest; // the rest follows the last cut, so it holds no newline
-        block
+        Block {
+            buf: block,
+            len: cut,
+        }
+    }
+}
+
+impl<R> Drop for Splitter<R> {
+    fn drop(&mut self) {
+        pool::give_read(std::mem::take(&mut self.buf));
     }
 }
 
@@ -156,15 +245,15 @@ impl<R: Read> Splitter<R> {
 /// when the receiving side is dropped (at its next block).
 #[derive(Debug)]
 pub struct ReadAhead {
-    blocks: mpsc::Receiver<io::Result<Vec<u8>>>,
-    spares: mpsc::Sender<Vec<u8>>,
+    blocks: mpsc::Receiver<io::Result<Block>>,
+    spares: mpsc::Sender<Block>,
 }
 
 impl ReadAhead {
     /// Starts reading with `splitter`, at most `ahead` blocks ahead.
     pub fn start<R: Read + Send + 'static>(mut splitter: Splitter<R>, ahead: usize) -> Self {
-        let (block_tx, blocks) = mpsc::sync_channel::<io::Result<Vec<u8>>>(ahead);
-        let (spares, spare_rx) = mpsc::channel::<Vec<u8>>();
+        let (block_tx, blocks) = mpsc::sync_channel::<io::Result<Block>>(ahead);
+        let (spares, spare_rx) = mpsc::channel::<Block>();
         std::thread::spawn(move || loop {
             let spare = spare_rx.try_recv().unwrap_or_default();
             let Some(next) = splitter.next_block(spare).transpose() else {
@@ -180,7 +269,7 @@ impl ReadAhead {
 
     /// Waits for the next block, then takes the ones already read too, up to `max` in `batch` (which
     /// must be empty). False at the end of the input.
-    pub fn next_batch(&self, max: usize, batch: &mut Vec<Vec<u8>>) -> io::Result<bool> {
+    pub fn next_batch(&self, max: usize, batch: &mut Vec<Block>) -> io::Result<bool> {
         let Ok(first) = self.blocks.recv() else {
             return Ok(false);
         };
@@ -195,7 +284,7 @@ impl ReadAhead {
     }
 
     /// Gives used blocks back to be read into again.
-    pub fn recycle(&self, batch: &mut Vec<Vec<u8>>) {
+    pub fn recycle(&self, batch: &mut Vec<Block>) {
         for block in batch.drain(..) {
             let _ = self.spares.send(block); // the reader may be gone at the end: nothing to recycle then
         }
@@ -214,14 +303,22 @@ pub fn run<R: Read, W: Write + ?Sized>(
 ) -> Result<Counts, StreamError> {
     let mut splitter = Splitter::new(input, annotator, config.block_size);
     let mut counts = Counts::default();
-    let mut out = Vec::new();
-    let mut spare = Vec::new();
-    while let Some(block) = splitter.next_block(spare).map_err(StreamError::Read)? {
+    let mut out = pool::take_out();
+    let mut spare = Block {
+        buf: pool::take_read(),
+        len: 0,
+    };
+    while let Some(block) = splitter
+        .next_block(std::mem::take(&mut spare))
+        .map_err(StreamError::Read)?
+    {
         out.clear();
         counts += annotator.rewrite(&block, &mut out);
         emit(output, &out, config)?;
         spare = block;
     }
+    pool::give_out(out);
+    pool::give_read(spare.buf);
     Ok(counts)
 }
 
@@ -295,7 +392,7 @@ fn worker<R: Read, W: Write + ?Sized>(
     config: &Config,
 ) -> Counts {
     let mut counts = Counts::default();
-    let (mut spare, mut out) = (Vec::new(), Vec::new());
+    let (mut spare, mut out) = (Block::default(), Vec::new());
     loop {
         let (number, block) = {
             let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
@@ -395,7 +492,7 @@ mod tests {
     fn split_bounded(input: &[u8]) -> (Vec<u8>, usize) {
         let a = Annotator::new(&Options::default()).unwrap();
         let mut splitter = Splitter::new(ChunkedReader::new(input, vec![65_536]), &a, 65_536);
-        let (mut out, mut biggest, mut spare) = (Vec::new(), 0, Vec::new());
+        let (mut out, mut biggest, mut spare) = (Vec::new(), 0, Block::default());
         while let Some(block) = splitter.next_block(spare).unwrap() {
             biggest = biggest.max(splitter.buf.len()).max(block.len());
             a.rewrite(&block, &mut out);
