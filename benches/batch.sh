@@ -5,7 +5,9 @@
 # in one run with hyperfine (every command writes real files on the same disk; outputs are removed and
 # dirty pages synced before each run, outside the timing):
 #   1. a folder of 200 plain files totalling 512 MiB (the sparse and dense corpora cut into pieces):
-#      `cp -r`, `mfa-annotate -o OUT -j1`, `mfa-annotate -o OUT -j2`
+#      `cp -r`, `mfa-annotate -o OUT -j1`, `mfa-annotate -o OUT -j2`, and the copy floor at -j1 and -j2
+#      (examples/copy_floor.rs: the same walk, temporary files, 256 KiB reads and writes and renames with
+#      no annotation; what any tool that looks at the bytes pays on top of `cp -r`'s in-kernel copy)
 #   2. one 256 MiB file (sparse): `mfa-annotate -j1 FILE > OUT`, `-j2`
 #   3. 40 gzip files (100 MiB of text): `zcat | gzip -1` per file, `mfa-annotate -o OUT --gzip-level 1`
 #      at -j1 and -j2
@@ -27,6 +29,8 @@ if [[ -z ${MFA_BIN:-} ]]; then
     cargo build --release
     MFA_BIN=$(realpath target/release/mfa-annotate)
 fi
+cargo build --release --example copy_floor
+FLOOR=$(realpath target/release/examples/copy_floor)
 
 GEN_HASH=$(sha256sum benches/gen_corpus.py | cut -c1-12)
 corpus() {  # the 256 MiB corpora of run.sh, generated if missing
@@ -82,7 +86,9 @@ echo; echo "== 1. folder of plain files, -o"
 hyperfine --shell=bash -w 1 -r "$RUNS" --prepare "$prep" --export-json "$JSON" \
     -n 'cp -r' "cp -r $PLAIN $OUT" \
     -n 'mfa-annotate -o -j1' "$MFA_BIN -o $OUT -j1 --no-progress $PLAIN 2>/dev/null" \
-    -n 'mfa-annotate -o -j2' "$MFA_BIN -o $OUT -j2 --no-progress $PLAIN 2>/dev/null" >/dev/null
+    -n 'mfa-annotate -o -j2' "$MFA_BIN -o $OUT -j2 --no-progress $PLAIN 2>/dev/null" \
+    -n 'copy floor -j1' "$FLOOR $PLAIN $OUT 1" \
+    -n 'copy floor -j2' "$FLOOR $PLAIN $OUT 2" >/dev/null
 table "$(du -sb "$PLAIN" | cut -f1)"
 
 echo; echo "== 2. one 256 MiB file (sparse) to a file"

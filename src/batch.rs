@@ -1035,13 +1035,14 @@ pub fn run_lines(
         };
         let name = (!target.is_stdin()).then(|| target.path.display().to_string());
         let result = {
-            let mut lock = stdout.lock();
+            // `Stdout`, not a lock: the workers of a parallel run write from their own threads.
+            let mut out = io::stdout();
             let mut utf8;
-            let sink: &mut dyn Write = if opened.format.utf16.is_some() {
-                utf8 = Utf8Output::new(&mut lock);
+            let sink: &mut (dyn Write + Send) = if opened.format.utf16.is_some() {
+                utf8 = Utf8Output::new(io::stdout());
                 &mut utf8
             } else {
-                &mut lock
+                &mut out
             };
             let positions = options.line_numbers || options.output == LineOutput::Json;
             if settings.threads > 1 && !positions {

@@ -12,7 +12,7 @@ use crate::codes::{Kind, Table};
 use crate::matcher::FieldMatch;
 use crate::report::{field_json, FieldAt, Stats};
 use crate::select::Filter;
-use crate::stream::{Block, ReadAhead, Splitter, StreamError};
+use crate::stream::{in_order, Block, Splitter, StreamError};
 use anstyle::{AnsiColor, Style};
 use std::io::{Read, Write};
 
@@ -158,66 +158,57 @@ pub fn count_block(annotator: &Annotator, block: &[u8]) -> Stats {
 }
 
 /// Like [`run`], for runs that need no line numbers or offsets (no `-n`, no `--json`): whole-line blocks
-/// are processed up to `2 * threads` at once while a reader thread reads ahead, and written in order. The
+/// are processed by `threads` workers at once and written in order ([`crate::stream`]'s `in_order`). The
 /// output and the counts are exactly those of [`run`].
-pub fn run_parallel<R: Read + Send + 'static>(
+pub fn run_parallel<R: Read + Send>(
     annotator: &Annotator,
     input: R,
-    output: &mut dyn Write,
+    output: &mut (dyn Write + Send),
     options: &LineOptions,
     path: Option<&str>,
     threads: usize,
 ) -> Result<LineResult, StreamError> {
-    use rayon::prelude::*;
     debug_assert!(!options.line_numbers && options.output != LineOutput::Json);
-    let batch = 2 * threads.max(1);
-    let splitter = Splitter::new(input, annotator, options.block_size).whole_lines();
-    let reader = ReadAhead::start(splitter, batch);
     let name = path.unwrap_or("<stdin>");
-    let mut total = LineResult::default();
-    let mut blocks = Vec::with_capacity(batch);
-    let mut outs: Vec<(Vec<u8>, LineResult)> = (0..batch).map(|_| Default::default()).collect();
-    while reader
-        .next_batch(batch, &mut blocks)
-        .map_err(StreamError::Read)?
-    {
-        blocks
-            .par_iter()
-            .zip(outs.par_iter_mut())
-            .for_each(|(block, (out, result))| {
-                out.clear();
-                *result = LineResult::default();
-                BlockRun {
-                    annotator,
-                    options,
-                    path,
-                    name,
-                    block,
-                    out,
-                    result,
-                    line: 0,
-                    counted: 0,
-                    offset: 0,
-                }
-                .process();
-                if options.stats {
-                    result.stats = count_block(annotator, block);
-                }
-            });
-        for (out, result) in &outs[..blocks.len()] {
+    in_order(
+        Splitter::new(input, annotator, options.block_size).whole_lines(),
+        output,
+        threads,
+        |block, out| {
+            let mut result = LineResult::default();
+            BlockRun {
+                annotator,
+                options,
+                path,
+                name,
+                block,
+                out,
+                result: &mut result,
+                line: 0,
+                counted: 0,
+                offset: 0,
+            }
+            .process();
+            if options.stats {
+                result.stats = count_block(annotator, block);
+            }
+            result
+        },
+        |output, out| {
+            if out.is_empty() {
+                return Ok(());
+            }
+            output
+                .write_all(out)
+                .and_then(|()| output.flush())
+                .map_err(StreamError::Write)
+        },
+        |total, result| {
             total.selected += result.selected;
             total.counts += result.counts;
             total.stats.merge(&result.stats);
-            if !out.is_empty() {
-                output
-                    .write_all(out)
-                    .and_then(|()| output.flush())
-                    .map_err(StreamError::Write)?;
-            }
-        }
-        reader.recycle(&mut blocks);
-    }
-    Ok(total)
+        },
+    )
 }
 
 /// One block of a line-oriented run.

@@ -15,7 +15,7 @@
 
 use crate::annotate::{Annotator, Counts};
 use std::io::{self, ErrorKind, Read, Write};
-use std::sync::{mpsc, Condvar, Mutex};
+use std::sync::{Condvar, Mutex};
 
 /// The default block size: large enough that system calls are a small cost, small enough to stay in cache.
 pub const DEFAULT_BLOCK_SIZE: usize = 256 * 1024;
@@ -240,57 +240,6 @@ impl<R> Drop for Splitter<R> {
     }
 }
 
-/// A reader thread: it splits the input into blocks up to a bounded number ahead of their use, and takes
-/// used blocks back to read into again. It ends at the end of the input, at a read error (handed on), or
-/// when the receiving side is dropped (at its next block).
-#[derive(Debug)]
-pub struct ReadAhead {
-    blocks: mpsc::Receiver<io::Result<Block>>,
-    spares: mpsc::Sender<Block>,
-}
-
-impl ReadAhead {
-    /// Starts reading with `splitter`, at most `ahead` blocks ahead.
-    pub fn start<R: Read + Send + 'static>(mut splitter: Splitter<R>, ahead: usize) -> Self {
-        let (block_tx, blocks) = mpsc::sync_channel::<io::Result<Block>>(ahead);
-        let (spares, spare_rx) = mpsc::channel::<Block>();
-        std::thread::spawn(move || loop {
-            let spare = spare_rx.try_recv().unwrap_or_default();
-            let Some(next) = splitter.next_block(spare).transpose() else {
-                break;
-            };
-            let failed = next.is_err();
-            if block_tx.send(next).is_err() || failed {
-                break;
-            }
-        });
-        ReadAhead { blocks, spares }
-    }
-
-    /// Waits for the next block, then takes the ones already read too, up to `max` in `batch` (which
-    /// must be empty). False at the end of the input.
-    pub fn next_batch(&self, max: usize, batch: &mut Vec<Block>) -> io::Result<bool> {
-        let Ok(first) = self.blocks.recv() else {
-            return Ok(false);
-        };
-        batch.push(first?);
-        while batch.len() < max {
-            match self.blocks.try_recv() {
-                Ok(next) => batch.push(next?),
-                Err(_) => break,
-            }
-        }
-        Ok(true)
-    }
-
-    /// Gives used blocks back to be read into again.
-    pub fn recycle(&self, batch: &mut Vec<Block>) {
-        for block in batch.drain(..) {
-            let _ = self.spares.send(block); // the reader may be gone at the end: nothing to recycle then
-        }
-    }
-}
-
 /// Rewrites everything `input` yields into `output`, block by block, on the calling thread.
 ///
 /// The result is the same whatever sizes the reads return: a field split across two reads is found,
@@ -322,14 +271,8 @@ pub fn run<R: Read, W: Write + ?Sized>(
     Ok(counts)
 }
 
-/// Like [`run`], but `threads` workers rewrite blocks at once. The output is byte-identical to [`run`]'s
-/// and in the same order.
-///
-/// There is no reader or writer thread and no batch to wait for: every worker takes the next block from
-/// the splitter (one at a time, under a lock), rewrites it, waits for its turn and writes it, then takes
-/// the next one. So reading, rewriting and writing of different blocks overlap, and no core waits for
-/// the slowest block of a batch. The calling thread is one of the workers. After a write error, the
-/// workers stop at their next block; after a read error, the blocks read before it are still written.
+/// Like [`run`], but `threads` workers rewrite blocks at once (see [`in_order`]). The output is
+/// byte-identical to [`run`]'s and in the same order.
 pub fn run_parallel<R: Read + Send, W: Write + Send + ?Sized>(
     annotator: &Annotator,
     input: R,
@@ -337,8 +280,43 @@ pub fn run_parallel<R: Read + Send, W: Write + Send + ?Sized>(
     config: &Config,
     threads: usize,
 ) -> Result<Counts, StreamError> {
+    in_order(
+        Splitter::new(input, annotator, config.block_size),
+        output,
+        threads,
+        |block, out| annotator.rewrite(block, out),
+        |output, out| emit(output, out, config),
+        |total, c| *total += c,
+    )
+}
+
+/// Runs `threads` workers over the blocks of `splitter`: each takes the next block (one worker at a
+/// time, under a lock), turns it into output with `process`, waits for its turn and writes that output
+/// with `write`, then takes the next block. Blocks are written in the order they were read.
+///
+/// So reading, processing and writing of different blocks overlap, and there is no reader or writer
+/// thread and no batch that waits for its slowest block. The calling thread is one of the workers; the
+/// others are scoped threads, so nothing runs on after this returns. After a write error the workers
+/// stop at their next block; after a read error the blocks read before it are still written. What
+/// `process` returns for each block is merged into one result with `merge`.
+pub(crate) fn in_order<R, W, T, P, E, M>(
+    splitter: Splitter<R>,
+    output: &mut W,
+    threads: usize,
+    process: P,
+    write: E,
+    merge: M,
+) -> Result<T, StreamError>
+where
+    R: Read + Send,
+    W: Send + ?Sized,
+    T: Default + Send,
+    P: Fn(&[u8], &mut Vec<u8>) -> T + Sync,
+    E: Fn(&mut W, &[u8]) -> Result<(), StreamError> + Sync,
+    M: Fn(&mut T, T) + Sync,
+{
     let reading = Mutex::new(Reading {
-        splitter: Splitter::new(input, annotator, config.block_size),
+        splitter,
         next: 0,
         error: None,
     });
@@ -348,25 +326,70 @@ pub fn run_parallel<R: Read + Send, W: Write + Send + ?Sized>(
         error: None,
     });
     let turn = Condvar::new();
-    let work = || worker(annotator, &reading, &writing, &turn, config);
-    let counts = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(work)).collect();
-        let mut counts = work();
-        for other in others {
-            counts += other.join().expect("a worker does not panic");
+    let work = || {
+        let mut total = T::default();
+        let (mut spare, mut out) = (Block::default(), Vec::new());
+        loop {
+            let (number, block) = {
+                let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
+                if r.error.is_some() {
+                    return total;
+                }
+                match r.splitter.next_block(spare) {
+                    Ok(Some(block)) => {
+                        r.next += 1;
+                        (r.next - 1, block)
+                    }
+                    Ok(None) => return total,
+                    Err(e) => {
+                        r.error = Some(e);
+                        return total;
+                    }
+                }
+            };
+            out.clear();
+            merge(&mut total, process(&block, &mut out));
+            spare = block;
+            let mut w = writing.lock().unwrap_or_else(|e| e.into_inner());
+            while w.next != number && w.error.is_none() {
+                w = turn.wait(w).unwrap_or_else(|e| e.into_inner());
+            }
+            if w.error.is_none() {
+                if let Err(e) = write(&mut *w.output, &out) {
+                    w.error = Some(e);
+                }
+            }
+            w.next += 1;
+            let failed = w.error.is_some();
+            drop(w);
+            turn.notify_all();
+            if failed {
+                // Stop the reading too, so that no worker starts another block.
+                let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
+                r.error
+                    .get_or_insert_with(|| io::Error::other("stopped: the output failed"));
+                return total;
+            }
         }
-        counts
+    };
+    let total = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(work)).collect();
+        let mut total = work();
+        for other in others {
+            merge(&mut total, other.join().expect("a worker does not panic"));
+        }
+        total
     });
     let written = writing.into_inner().unwrap_or_else(|e| e.into_inner());
     let read = reading.into_inner().unwrap_or_else(|e| e.into_inner());
     match (written.error, read.error) {
         (Some(e), _) => Err(e),
         (None, Some(e)) => Err(StreamError::Read(e)),
-        (None, None) => Ok(counts),
+        (None, None) => Ok(total),
     }
 }
 
-/// The input side of [`run_parallel`]: the splitter and the number of the next block it hands out.
+/// The input side of [`in_order`]: the splitter and the number of the next block it hands out.
 struct Reading<R> {
     splitter: Splitter<R>,
     next: u64,
@@ -374,67 +397,12 @@ struct Reading<R> {
     error: Option<io::Error>,
 }
 
-/// The output side of [`run_parallel`]: whose turn it is to write.
+/// The output side of [`in_order`]: whose turn it is to write.
 struct Writing<'w, W: ?Sized> {
     output: &'w mut W,
     next: u64,
     /// The write error that stopped the run (the other workers stop at their next block).
     error: Option<StreamError>,
-}
-
-/// One worker of [`run_parallel`]: take a block, rewrite it, write it in its turn, until the input ends
-/// or a side fails. Returns the counts of the blocks it rewrote.
-fn worker<R: Read, W: Write + ?Sized>(
-    annotator: &Annotator,
-    reading: &Mutex<Reading<R>>,
-    writing: &Mutex<Writing<'_, W>>,
-    turn: &Condvar,
-    config: &Config,
-) -> Counts {
-    let mut counts = Counts::default();
-    let (mut spare, mut out) = (Block::default(), Vec::new());
-    loop {
-        let (number, block) = {
-            let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
-            if r.error.is_some() {
-                return counts;
-            }
-            match r.splitter.next_block(spare) {
-                Ok(Some(block)) => {
-                    r.next += 1;
-                    (r.next - 1, block)
-                }
-                Ok(None) => return counts,
-                Err(e) => {
-                    r.error = Some(e);
-                    return counts;
-                }
-            }
-        };
-        out.clear();
-        counts += annotator.rewrite(&block, &mut out);
-        spare = block;
-        let mut w = writing.lock().unwrap_or_else(|e| e.into_inner());
-        while w.next != number && w.error.is_none() {
-            w = turn.wait(w).unwrap_or_else(|e| e.into_inner());
-        }
-        if w.error.is_none() {
-            if let Err(e) = emit(&mut *w.output, &out, config) {
-                w.error = Some(e);
-            }
-        }
-        w.next += 1;
-        let failed = w.error.is_some();
-        drop(w);
-        turn.notify_all();
-        if failed {
-            // Stop the reading too, so that no worker starts another block.
-            let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
-            r.error
-                .get_or_insert_with(|| io::Error::other("stopped: the output failed"));
-            return counts;
-        }
-    }
 }
 
 /// Writes rewritten bytes and flushes them.
