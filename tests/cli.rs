@@ -211,7 +211,15 @@ fn unreadable_and_missing_files_are_reported_and_the_rest_goes_on() {
 
 #[test]
 fn a_live_stream_shows_each_line_at_once() {
+    // One thread, parallel workers, and a line-oriented (filter) run with parallel workers.
+    for args in [&["-j1"][..], &["-j2"], &["-j3", "-m"]] {
+        live_stream(args);
+    }
+}
+
+fn live_stream(args: &[&str]) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mfa-annotate"))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -240,8 +248,8 @@ fn a_live_stream_shows_each_line_at_once() {
         // stdin stays open: the line must come back while the tool waits for more
         let got = rx
             .recv_timeout(Duration::from_secs(2))
-            .expect("line shown within 2 seconds");
-        assert_eq!(got, want);
+            .unwrap_or_else(|_| panic!("{args:?}: line shown within 2 seconds"));
+        assert_eq!(got, want, "{args:?}");
     }
     drop(stdin);
     assert!(child.wait().unwrap().success());
