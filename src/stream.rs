@@ -327,6 +327,10 @@ where
     });
     let turn = Condvar::new();
     let work = || {
+        let _wake = WakeOnPanic {
+            writing: &writing,
+            turn: &turn,
+        };
         let mut total = T::default();
         let (mut spare, mut out) = (Block::default(), Vec::new());
         loop {
@@ -386,6 +390,25 @@ where
         (Some(e), _) => Err(e),
         (None, Some(e)) => Err(StreamError::Read(e)),
         (None, None) => Ok(total),
+    }
+}
+
+/// Held by each worker of [`in_order`]: if the worker panics (with a block whose turn the others wait
+/// for), it stops the run and wakes them, so that the panic reaches the caller instead of a hang.
+struct WakeOnPanic<'a, 'w, W: ?Sized> {
+    writing: &'a Mutex<Writing<'w, W>>,
+    turn: &'a Condvar,
+}
+
+impl<W: ?Sized> Drop for WakeOnPanic<'_, '_, W> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+            w.error
+                .get_or_insert_with(|| StreamError::Write(io::Error::other("a worker panicked")));
+            drop(w);
+            self.turn.notify_all();
+        }
     }
 }
 
@@ -632,6 +655,39 @@ mod tests {
             );
             assert_eq!(out, a.rewrite_all(&good), "{threads} threads");
         }
+    }
+
+    #[test]
+    fn a_panicking_worker_reaches_the_caller_instead_of_a_hang() {
+        let a = Annotator::new(&Options::default()).unwrap();
+        let input = b"callStatus=129\n".repeat(10_000);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let seen = std::sync::atomic::AtomicUsize::new(0);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                in_order(
+                    Splitter::new(&input[..], &a, 64),
+                    &mut Vec::new(),
+                    3,
+                    |block, out: &mut Vec<u8>| {
+                        if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 5 {
+                            panic!("block 5");
+                        }
+                        out.extend_from_slice(block);
+                    },
+                    |w: &mut Vec<u8>, out| {
+                        w.extend_from_slice(out);
+                        Ok(())
+                    },
+                    |_, ()| {},
+                )
+            }));
+            let _ = tx.send(result.is_err());
+        });
+        let panicked = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the run ends instead of waiting for the panicked worker's turn");
+        assert!(panicked);
     }
 
     #[test]
