@@ -6,7 +6,7 @@
 # dirty pages synced before each run, outside the timing):
 #   1. a folder of 200 plain files totalling 512 MiB (the sparse and dense corpora cut into pieces):
 #      `cp -r`, `mfa-annotate -o OUT -j1`, `mfa-annotate -o OUT -j2`, and the copy floor at -j1 and -j2
-#      (examples/copy_floor.rs: the same walk, temporary files, 256 KiB reads and writes and renames with
+#      (examples/copy_floor.rs: the same walk, temporary files, 128 KiB reads and writes and renames with
 #      no annotation; what any tool that looks at the bytes pays on top of `cp -r`'s in-kernel copy)
 #   2. one 256 MiB file (sparse): `mfa-annotate -j1 FILE > OUT`, `-j2`
 #   3. 40 gzip files (100 MiB of text): `zcat | gzip -1` per file, `mfa-annotate -o OUT --gzip-level 1`

@@ -1,4 +1,4 @@
-//! The input/output floor of `mfa-annotate -o`: the same walk, temporary files, 256 KiB reads and writes
+//! The input/output floor of `mfa-annotate -o`: the same walk, temporary files, 128 KiB reads and writes
 //! and renames, on the same number of threads, but no annotation. `benches/batch.sh` times it beside
 //! `cp -r` and `mfa-annotate -o`, so the figures show how much of a folder run is the copying through
 //! user space that any scanning tool needs (`cp` copies inside the kernel and never sees the bytes).
@@ -52,7 +52,7 @@ fn main() -> io::Result<()> {
         .expect("a thread pool");
     pool.install(|| {
         files.par_iter().try_for_each_init(
-            || vec![0u8; 256 * 1024],
+            || vec![0u8; 128 * 1024],
             |buf, f| {
                 let relative = f.strip_prefix(&src).expect("walked under SRC");
                 copy(f, &dst.join(relative), buf)

@@ -64,8 +64,9 @@ pub struct Settings {
     pub globs: Option<GlobSet>,
     /// Threads for files in parallel, and for the blocks of one large file or stdin.
     pub threads: usize,
-    /// Block size for reading (see [`crate::stream`]).
-    pub block_size: usize,
+    /// Block size for reading (see [`crate::stream`]); `None`: [`stream::DEFAULT_BLOCK_SIZE`] for a file
+    /// read by one thread, [`stream::PARALLEL_BLOCK_SIZE`] for one split across threads.
+    pub block_size: Option<usize>,
     /// Flush every line (stdout only).
     pub line_buffered: bool,
     /// gzip level (0-9) for `.gz` files written back.
@@ -556,15 +557,20 @@ fn annotate_stream(
     parallel: bool,
     bytes: &std::sync::Arc<AtomicU64>,
 ) -> Result<Counts, StreamError> {
+    let split = parallel && settings.threads > 1;
     let config = stream::Config {
-        block_size: settings.block_size,
+        block_size: settings.block_size.unwrap_or(if split {
+            stream::PARALLEL_BLOCK_SIZE
+        } else {
+            stream::DEFAULT_BLOCK_SIZE
+        }),
         line_buffered: settings.line_buffered,
     };
     let reader = Counting {
         inner: reader,
         count: bytes.clone(),
     };
-    if parallel && settings.threads > 1 {
+    if split {
         stream::run_parallel(annotator, reader, sink, &config, settings.threads)
     } else {
         stream::run(annotator, reader, sink, &config)

@@ -313,11 +313,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         follow_links: args.follow,
         globs,
         threads,
-        block_size: args.block_size.unwrap_or(if threads > 1 {
-            stream::PARALLEL_BLOCK_SIZE
-        } else {
-            stream::DEFAULT_BLOCK_SIZE
-        }),
+        block_size: args.block_size,
         line_buffered: args.line_buffered,
         gzip_level: args.gzip_level,
         // A bar on a terminal only, for folder runs, and never over text going to the same terminal.
@@ -386,7 +382,11 @@ fn run(args: &Args) -> Result<ExitCode, String> {
             with_filename: args.with_filename,
             line_numbers: args.line_number,
             palette: colour.then(Palette::default),
-            block_size: settings.block_size,
+            block_size: settings.block_size.unwrap_or(if threads > 1 {
+                stream::PARALLEL_BLOCK_SIZE
+            } else {
+                stream::DEFAULT_BLOCK_SIZE
+            }),
             stats: any_stats,
         };
         let summary = batch::run_lines(&annotator, &targets, &settings, &options, args.count);

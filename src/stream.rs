@@ -17,8 +17,10 @@ use crate::annotate::{Annotator, Counts};
 use std::io::{self, ErrorKind, Read, Write};
 use std::sync::{Condvar, Mutex};
 
-/// The default block size: large enough that system calls are a small cost, small enough to stay in cache.
-pub const DEFAULT_BLOCK_SIZE: usize = 256 * 1024;
+/// The default block size: large enough that system calls are a small cost, small enough that a block and
+/// its output stay in a core's L2 cache (128 KiB measured 7-9% faster than 256 KiB for a folder at `-j2`,
+/// and the same at `-j1`).
+pub const DEFAULT_BLOCK_SIZE: usize = 128 * 1024;
 
 /// The block size for parallel rewriting: about 1 MiB, so each task is worth a thread.
 pub const PARALLEL_BLOCK_SIZE: usize = 1024 * 1024;
