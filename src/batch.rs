@@ -559,11 +559,9 @@ fn annotate_stream(
 ) -> Result<Counts, StreamError> {
     let split = parallel && settings.threads > 1;
     let config = stream::Config {
-        block_size: settings.block_size.unwrap_or(if split {
-            stream::PARALLEL_BLOCK_SIZE
-        } else {
-            stream::DEFAULT_BLOCK_SIZE
-        }),
+        block_size: settings
+            .block_size
+            .unwrap_or(stream::default_block_size(split)),
         line_buffered: settings.line_buffered,
     };
     let reader = Counting {

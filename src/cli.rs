@@ -382,11 +382,9 @@ fn run(args: &Args) -> Result<ExitCode, String> {
             with_filename: args.with_filename,
             line_numbers: args.line_number,
             palette: colour.then(Palette::default),
-            block_size: settings.block_size.unwrap_or(if threads > 1 {
-                stream::PARALLEL_BLOCK_SIZE
-            } else {
-                stream::DEFAULT_BLOCK_SIZE
-            }),
+            block_size: settings
+                .block_size
+                .unwrap_or(stream::default_block_size(threads > 1)),
             stats: any_stats,
         };
         let summary = batch::run_lines(&annotator, &targets, &settings, &options, args.count);

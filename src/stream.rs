@@ -25,6 +25,16 @@ pub const DEFAULT_BLOCK_SIZE: usize = 128 * 1024;
 /// The block size for parallel rewriting: about 1 MiB, so each task is worth a thread.
 pub const PARALLEL_BLOCK_SIZE: usize = 1024 * 1024;
 
+/// The block size to read with when none is asked for: [`PARALLEL_BLOCK_SIZE`] when one input is split
+/// across threads, [`DEFAULT_BLOCK_SIZE`] when one thread reads it.
+pub fn default_block_size(split: bool) -> usize {
+    if split {
+        PARALLEL_BLOCK_SIZE
+    } else {
+        DEFAULT_BLOCK_SIZE
+    }
+}
+
 /// How a stream is read and written.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -334,22 +344,26 @@ where
             turn: &turn,
         };
         let mut total = T::default();
-        let (mut spare, mut out) = (Block::default(), Vec::new());
+        let mut spare = Block {
+            buf: pool::take_read(),
+            len: 0,
+        };
+        let mut out = pool::take_out();
         loop {
             let (number, block) = {
                 let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
                 if r.error.is_some() {
-                    return total;
+                    break;
                 }
-                match r.splitter.next_block(spare) {
+                match r.splitter.next_block(std::mem::take(&mut spare)) {
                     Ok(Some(block)) => {
                         r.next += 1;
                         (r.next - 1, block)
                     }
-                    Ok(None) => return total,
+                    Ok(None) => break,
                     Err(e) => {
                         r.error = Some(e);
-                        return total;
+                        break;
                     }
                 }
             };
@@ -374,9 +388,12 @@ where
                 let mut r = reading.lock().unwrap_or_else(|e| e.into_inner());
                 r.error
                     .get_or_insert_with(|| io::Error::other("stopped: the output failed"));
-                return total;
+                break;
             }
         }
+        pool::give_read(spare.buf);
+        pool::give_out(out);
+        total
     };
     let total = std::thread::scope(|scope| {
         let others: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(work)).collect();
