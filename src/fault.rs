@@ -9,7 +9,9 @@
 //! - `write:NAME:N`: writing the temporary file fails after N bytes;
 //! - `temp:NAME`: creating the temporary file fails;
 //! - `rename:NAME`: the final rename fails;
-//! - `pause:NAME:MS`: the first read is followed by a pause of MS milliseconds.
+//! - `pause:NAME:MS`: the first read is followed by a pause of MS milliseconds;
+//! - `wpause:NAME:MS`: the first write to the temporary file is followed by a pause of MS milliseconds
+//!   (the temporary file exists then: the first read comes before it, while the file is sniffed).
 
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
@@ -31,6 +33,8 @@ pub enum Point {
     Rename,
     /// A pause after the first read.
     Pause,
+    /// A pause after the first write to the temporary file.
+    WritePause,
 }
 
 impl Point {
@@ -41,6 +45,7 @@ impl Point {
             Point::Temp => "temp",
             Point::Rename => "rename",
             Point::Pause => "pause",
+            Point::WritePause => "wpause",
         }
     }
 }
@@ -114,11 +119,13 @@ impl<R: Read> Read for Reader<R> {
     }
 }
 
-/// A writer that fails once `left` bytes are written (when set).
+/// A writer that fails once `left` bytes are written (when set) and pauses after its first write (when
+/// set).
 #[derive(Debug)]
 pub struct Writer<W> {
     inner: W,
     left: Option<u64>,
+    pause_ms: Option<u64>,
 }
 
 impl<W: Write> Writer<W> {
@@ -127,6 +134,7 @@ impl<W: Write> Writer<W> {
         Writer {
             inner,
             left: injected(Point::Write, path),
+            pause_ms: injected(Point::WritePause, path),
         }
     }
 }
@@ -136,6 +144,9 @@ impl<W: Write> Write for Writer<W> {
         let want = allowance(self.left, buf.len())?;
         let n = self.inner.write(&buf[..want])?;
         spend(&mut self.left, n);
+        if let Some(ms) = self.pause_ms.take() {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         Ok(n)
     }
 
@@ -153,12 +164,17 @@ mod tests {
         // One test sets the variable, so no other test of this module races with it.
         std::env::set_var(
             VAR,
-            "read:fault-a.log:5,rename:fault-b.log,pause:fault-a.log:1",
+            "read:fault-a.log:5,rename:fault-b.log,pause:fault-a.log:1,wpause:fault-b.log:2",
         );
         let a = Path::new("/x/fault-a.log");
         assert_eq!(injected(Point::Read, a), Some(5));
         assert_eq!(injected(Point::Rename, a), None);
         assert_eq!(injected(Point::Rename, Path::new("fault-b.log")), Some(0));
+        assert_eq!(
+            injected(Point::WritePause, Path::new("fault-b.log")),
+            Some(2)
+        );
+        assert_eq!(injected(Point::Pause, Path::new("fault-b.log")), None);
         let mut r = Reader::new(&b"0123456789"[..], a);
         let mut out = Vec::new();
         let err = r.read_to_end(&mut out).unwrap_err();

@@ -532,13 +532,15 @@ fn in_place_breaks_hard_links_like_sed() {
 
 #[test]
 fn temporary_files_are_no_wider_than_the_original() {
-    // Seen from outside while a run is paused after its first read.
+    // Seen from outside while a run is paused after its first write to the temporary file (a pause
+    // after the first read came before the temporary file existed, and left only the short window
+    // before the rename to see it in: the test failed once on a clean clone).
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path(), &[("private.log", LOG.repeat(100).as_bytes())]);
     let path = dir.path().join("private.log");
     fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
     let mut child = Std::new(assert_cmd::cargo::cargo_bin("mfa-annotate"))
-        .env("MFA_ANNOTATE_FAULT", "pause:private.log:1000")
+        .env("MFA_ANNOTATE_FAULT", "wpause:private.log:1000")
         .args(["-i", "-j1"])
         .arg(&path)
         .spawn()
