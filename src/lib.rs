@@ -6,7 +6,7 @@
 //! The data flows one way, and each module owns one step:
 //! - [`codes`]: the vendor's code table (number, description, kind).
 //! - [`anchor`]: the SIMD prefilter that finds where a key may be.
-//! - [`matcher`]: finding result-code fields in bytes ([`reference`] is the same definition as a regex,
+//! - [`matcher`]: finding result-code fields in bytes ([`mod@reference`] is the same definition as a regex,
 //!   kept for tests).
 //! - [`template`]: the annotation text (`--format`).
 //! - [`annotate`]: rewriting one buffer: insert, skip existing, strip.

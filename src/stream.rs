@@ -283,8 +283,9 @@ pub fn run<R: Read, W: Write + ?Sized>(
     Ok(counts)
 }
 
-/// Like [`run`], but `threads` workers rewrite blocks at once (see [`in_order`]). The output is
-/// byte-identical to [`run`]'s and in the same order.
+/// Like [`run`], but `threads` workers rewrite blocks at once: each takes the next block, rewrites it and
+/// writes it in its turn (the calling thread is one of them). The output is byte-identical to [`run`]'s
+/// and in the same order.
 pub fn run_parallel<R: Read + Send, W: Write + Send + ?Sized>(
     annotator: &Annotator,
     input: R,
