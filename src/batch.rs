@@ -512,20 +512,6 @@ impl<R: Read> Read for Interruptible<R> {
     }
 }
 
-/// A reader that counts the bytes it yields.
-struct Counting<R> {
-    inner: R,
-    count: std::sync::Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 /// Opens a target and classifies it; `None` (after a warning) for a binary file found by walking.
 fn open_target(target: &Target, reporter: &Reporter) -> Result<Option<input::Opened>, String> {
     let opened = if target.is_stdin() {
@@ -564,7 +550,7 @@ fn annotate_stream(
             .unwrap_or(stream::default_block_size(split)),
         line_buffered: settings.line_buffered,
     };
-    let reader = Counting {
+    let reader = input::Counting {
         inner: reader,
         count: bytes.clone(),
     };

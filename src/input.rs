@@ -7,6 +7,8 @@
 use crate::encoding::{Utf16, Utf16Decoder};
 use flate2::read::MultiGzDecoder;
 use std::io::{self, Cursor, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// How many bytes of a file are looked at to decide that it is binary.
 pub const SNIFF_LEN: usize = 8192;
@@ -58,6 +60,21 @@ fn peek<R: Read + Send + 'static>(
     }
     head.truncate(n);
     Ok((head.clone(), Cursor::new(head).chain(raw)))
+}
+
+/// A reader that counts the bytes it yields (for the summary line and the progress bar).
+#[derive(Debug)]
+pub(crate) struct Counting<R> {
+    pub(crate) inner: R,
+    pub(crate) count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Opens `raw` for annotation. `sniff` is how many bytes to look at for the binary check: [`SNIFF_LEN`]

@@ -158,8 +158,7 @@ impl<R: Read> Splitter<R> {
     /// A splitter reading `input` in reads of about `block_size` bytes.
     pub fn new(input: R, annotator: &Annotator, block_size: usize) -> Self {
         let block_size = block_size.max(64);
-        let mut buf = pool::take_read();
-        buf.resize(block_size, 0); // zeroes only what the pooled buffer did not have
+        let buf = fit(pool::take_read(), block_size);
         Splitter {
             input,
             buf,
@@ -227,14 +226,7 @@ impl<R: Read> Splitter<R> {
     /// Hands out `buf[..cut]` as a block and keeps the rest, moved to the front of `spare`'s buffer.
     fn split_off(&mut self, cut: usize, spare: Block) -> Block {
         let rest = self.filled - cut;
-        let want = self.block_size.max(rest * 2);
-        let mut spare = spare.buf;
-        if spare.len() > 2 * want {
-            spare.truncate(want); // a buffer grown for a long line reads no more than needed now
-        }
-        if spare.len() < want {
-            spare.resize(want, 0); // only a new (or smaller) buffer: a recycled one is read over
-        }
+        let mut spare = fit(spare.buf, self.block_size.max(rest * 2));
         spare[..rest].copy_from_slice(&self.buf[cut..self.filled]);
         let block = std::mem::replace(&mut self.buf, spare);
         self.filled = rest;
@@ -244,6 +236,19 @@ impl<R: Read> Splitter<R> {
             len: cut,
         }
     }
+}
+
+/// A reused buffer made ready to read about `want` bytes into: a shorter one is lengthened (only that
+/// part is zeroed: a recycled buffer is read over), a much longer one (grown for a long line, or kept from
+/// a run with bigger blocks) is cut back so that reads stay about the size asked for.
+fn fit(mut buf: Vec<u8>, want: usize) -> Vec<u8> {
+    if buf.len() > 2 * want {
+        buf.truncate(want);
+    }
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    buf
 }
 
 impl<R> Drop for Splitter<R> {
@@ -605,52 +610,22 @@ mod tests {
         }
     }
 
-    /// A writer that takes `left` bytes and then fails.
-    struct FullDisk {
-        left: usize,
-    }
-
-    impl Write for FullDisk {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if self.left == 0 {
-                return Err(io::Error::new(ErrorKind::StorageFull, "disk full"));
-            }
-            let n = buf.len().min(self.left);
-            self.left -= n;
-            Ok(n)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// A reader that counts what it yields.
-    struct Counted<'a>(&'a [u8], std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-    impl Read for Counted<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.0.read(buf)?;
-            self.1.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            Ok(n)
-        }
-    }
-
     #[test]
     fn parallel_workers_stop_reading_after_a_write_error() {
         let a = Annotator::new(&Options::default()).unwrap();
         let input = b"line callStatus=129\n".repeat(500_000); // 10 MB in 4 KiB blocks
         for threads in 2..=4 {
-            let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-            let err = run_parallel(
-                &a,
-                Counted(&input, read.clone()),
-                &mut FullDisk { left: 100_000 },
-                &config(4096, false),
-                threads,
-            )
-            .unwrap_err();
+            let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let reader = crate::input::Counting {
+                inner: &input[..],
+                count: read.clone(),
+            };
+            // A full output: a fixed 100,000-byte buffer.
+            let mut full = io::Cursor::new(vec![0u8; 100_000].into_boxed_slice());
+            let err =
+                run_parallel(&a, reader, &mut full, &config(4096, false), threads).unwrap_err();
             assert!(
-                matches!(&err, StreamError::Write(e) if e.kind() == ErrorKind::StorageFull),
+                matches!(&err, StreamError::Write(e) if e.kind() == ErrorKind::WriteZero),
                 "{err:?}"
             );
             let read = read.load(std::sync::atomic::Ordering::Relaxed);
