@@ -38,14 +38,13 @@ fn main() -> io::Result<()> {
     };
     let (src, dst) = (PathBuf::from(src), PathBuf::from(dst));
     let threads: usize = threads.parse().expect("THREADS is a number");
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&src)
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(&src)
         .sort_by_file_name()
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
         .collect();
-    files.sort();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
