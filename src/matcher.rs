@@ -138,14 +138,34 @@ fn at_boundary(hay: &[u8], at: usize) -> bool {
     at == 0 || !is_word(hay[at - 1])
 }
 
-/// True when `hay[at..]` starts with `word`, a lowercase ASCII word, in any case. (OR-ing 0x20 maps
-/// exactly the two cases of a letter onto the lowercase one, and no other byte.)
+/// True when `hay[at..]` starts with `word`, a lowercase ASCII word of at most 4 letters, in any case.
+/// (OR-ing 0x20 maps exactly the two cases of a letter onto the lowercase one, and no other byte.)
+/// The letters are compared as one number: one branch, not one per letter.
 #[inline(always)]
 fn ieq(hay: &[u8], at: usize, word: &[u8]) -> bool {
+    debug_assert!(word.len() <= 4);
     match hay.get(at..at + word.len()) {
-        Some(h) => h.iter().zip(word).all(|(&h, &w)| h | 0x20 == w),
+        Some(h) => fold(h) == pack(word),
         None => false,
     }
+}
+
+/// Up to 4 bytes as one little-endian number, each OR-ed with 0x20 (ASCII letters in lowercase).
+#[inline(always)]
+fn fold(bytes: &[u8]) -> u32 {
+    pack(bytes) | (0x2020_2020 >> (8 * (4 - bytes.len())))
+}
+
+/// Up to 4 bytes as one little-endian number.
+#[inline(always)]
+const fn pack(bytes: &[u8]) -> u32 {
+    let mut n = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        n |= (bytes[i] as u32) << (8 * i);
+        i += 1;
+    }
+    n
 }
 
 /// Finds `word` (lowercase letters, any case in `hay`) ending right before `next`, or before a joiner
