@@ -118,6 +118,76 @@ impl Anchors {
     pub fn find_portable(hay: &[u8], from: usize) -> Option<usize> {
         find_scalar(hay, from)
     }
+
+    /// All trigram positions in `at..at + WINDOW` (and before the end of `hay`), written into `out` as
+    /// offsets from `at`, in order; returns how many.
+    ///
+    /// This is the batch form of [`Anchors::iter`], for callers that look at every candidate: the SIMD
+    /// loop writes the positions of each 64-byte chunk without asking first whether it has any, so it
+    /// has no branch that depends on the text, where the iterator stops at each trigram (one
+    /// mispredicted branch per candidate, about 15 ns).
+    ///
+    /// Where trigrams are rare, that costs more than it saves, so `sparse` (say, fewer than one
+    /// candidate per 256 bytes in the window before) skips empty chunks with a branch, which is then
+    /// predictable.
+    #[inline]
+    pub fn window(&self, hay: &[u8], at: usize, out: &mut Window, sparse: bool) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if self.avx2 {
+                // SAFETY: AVX2 was detected at construction.
+                return unsafe {
+                    if sparse {
+                        x86::window_avx2::<true>(hay, at, &mut out.0)
+                    } else {
+                        x86::window_avx2::<false>(hay, at, &mut out.0)
+                    }
+                };
+            }
+        }
+        window_scalar(hay, at, at, &mut out.0, 0)
+    }
+}
+
+/// How many positions one [`Anchors::window`] call covers.
+pub const WINDOW: usize = 4096;
+
+/// The output of [`Anchors::window`]: room for every position of a window (trigrams cannot overlap, so
+/// there are at most `WINDOW / 3 + 1`), plus the few slots the SIMD loop writes past the last one.
+#[derive(Debug, Clone)]
+pub struct Window([u16; WINDOW / 3 + 72]);
+
+impl Default for Window {
+    fn default() -> Self {
+        Window([0; WINDOW / 3 + 72])
+    }
+}
+
+impl std::ops::Index<usize> for Window {
+    type Output = u16;
+    fn index(&self, i: usize) -> &u16 {
+        &self.0[i]
+    }
+}
+
+impl Window {
+    /// The first `n` offsets.
+    pub fn offsets(&self, n: usize) -> &[u16] {
+        &self.0[..n]
+    }
+}
+
+/// The scalar part of [`Anchors::window`]: positions `from..` up to the end of the window that starts
+/// at `at`, appended to `out[k..]`; returns the new count.
+fn window_scalar(hay: &[u8], at: usize, from: usize, out: &mut [u16], mut k: usize) -> usize {
+    let end = (at + WINDOW).min(hay.len().saturating_sub(2));
+    for i in from..end {
+        if is_anchor(hay, i) {
+            out[k] = (i - at) as u16;
+            k += 1;
+        }
+    }
+    k
 }
 
 /// Iterator over trigram positions, from [`Anchors::iter`].
@@ -202,6 +272,15 @@ mod x86 {
     /// AVX2 is available and `p..p + 34` is readable.
     #[inline(always)]
     unsafe fn mask32(p: *const u8) -> u32 {
+        unsafe { _mm256_movemask_epi8(hits32(p)) as u32 }
+    }
+
+    /// The same as a vector: byte `k` is 0xff when a trigram starts at `p + k`.
+    ///
+    /// # Safety
+    /// AVX2 is available and `p..p + 34` is readable.
+    #[inline(always)]
+    unsafe fn hits32(p: *const u8) -> __m256i {
         unsafe {
             let fold = _mm256_set1_epi8(0x20);
             let v0 = _mm256_or_si256(_mm256_loadu_si256(p as *const __m256i), fold);
@@ -221,8 +300,55 @@ mod x86 {
                 ),
                 _mm256_cmpeq_epi8(v2, _mm256_set1_epi8(b'l' as i8)),
             );
-            _mm256_movemask_epi8(_mm256_or_si256(atu, sul)) as u32
+            _mm256_or_si256(atu, sul)
         }
+    }
+
+    /// AVX2 form of [`super::Anchors::window`]: 64 positions per step, their offsets written four at a
+    /// time whether there are any or not (`k` only moves on by how many there are), so that the loop
+    /// has no branch on the text but the rare one for a chunk with more than four.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2. `out` has room for a window's positions plus 68.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn window_avx2<const SPARSE: bool>(hay: &[u8], at: usize, out: &mut [u16]) -> usize {
+        let n = hay.len();
+        let end = at.saturating_add(super::WINDOW);
+        let ptr = hay.as_ptr();
+        let mut i = at;
+        let mut k = 0;
+        // Each step reads hay[i..i + 66] and covers positions i..i + 64 of the window.
+        while i + 66 <= n && i + 64 <= end {
+            // SAFETY: i + 66 <= n.
+            let mut mask = unsafe {
+                u64::from(_mm256_movemask_epi8(hits32(ptr.add(i))) as u32)
+                    | u64::from(_mm256_movemask_epi8(hits32(ptr.add(i + 32))) as u32) << 32
+            };
+            if SPARSE && mask == 0 {
+                i += 64;
+                continue;
+            }
+            let count = mask.count_ones() as usize;
+            let base = (i - at) as u16;
+            // Four slots written in any case (`k + 4` stays within `out`: `k` counts positions of the
+            // window so far, and there is room for all of them plus 68).
+            let slots = &mut out[k..k + 4];
+            for slot in slots {
+                *slot = base + mask.trailing_zeros() as u16;
+                mask &= mask.wrapping_sub(1);
+            }
+            if count > 4 {
+                let mut j = k + 4;
+                while mask != 0 {
+                    out[j] = base + mask.trailing_zeros() as u16;
+                    mask &= mask - 1;
+                    j += 1;
+                }
+            }
+            k += count;
+            i += 64;
+        }
+        super::window_scalar(hay, at, i, out, k)
     }
 
     /// AVX2: the next block from `at` with a trigram: its start, mask and width (32 positions, or 64
@@ -350,5 +476,57 @@ mod tests {
         }
         assert!(finder.find(b"at", 0).is_none());
         assert!(finder.find(b"", 0).is_none());
+    }
+
+    /// Every trigram position in `at..at + WINDOW`, from the scalar search.
+    fn expected_window(hay: &[u8], at: usize) -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut from = at;
+        while let Some(i) = Anchors::find_portable(hay, from) {
+            if i >= at + WINDOW {
+                break;
+            }
+            found.push(i - at);
+            from = i + 1;
+        }
+        found
+    }
+
+    fn window_of(finder: &Anchors, hay: &[u8], at: usize, sparse: bool) -> Vec<usize> {
+        let mut out = Window::default();
+        let n = finder.window(hay, at, &mut out, sparse);
+        out.offsets(n).iter().map(|&o| usize::from(o)).collect()
+    }
+
+    #[test]
+    fn windows_agree_with_the_scalar_search() {
+        // tricky bytes, then chunks crowded with trigrams (more than four per 64 bytes), then sparse ones
+        let mut hay: Vec<u8> = (0u8..=255).cycle().take(5000).collect();
+        hay.extend(b"atusulATUSULaTuSuL".iter().cycle().take(3000));
+        for i in 0..200 {
+            hay.extend(std::iter::repeat_n(b'.', i % 97));
+            hay.extend_from_slice(if i % 2 == 0 { b"Status" } else { b"result" });
+        }
+        let finder = Anchors::new();
+        let mut total = 0;
+        for at in (0..hay.len())
+            .step_by(61)
+            .chain([hay.len() - 3, hay.len() - 2, hay.len()])
+        {
+            // every alignment of the window start, and the windows that end inside the last 64 bytes
+            let expected = expected_window(&hay, at);
+            total += expected.len();
+            for sparse in [false, true] {
+                assert_eq!(window_of(&finder, &hay, at, sparse), expected, "at {at}");
+            }
+            let cut = &hay[..(at + 70).min(hay.len())];
+            assert_eq!(window_of(&finder, cut, at, false), expected_window(cut, at));
+        }
+        assert!(total > 10_000, "the test text has few trigrams: {total}");
+        // the fullest window possible: a trigram every third byte
+        let full: Vec<u8> = b"atu".iter().cycle().take(3 * WINDOW).copied().collect();
+        let n = window_of(&finder, &full, 0, false).len();
+        assert_eq!(n, WINDOW.div_ceil(3));
+        assert_eq!(window_of(&finder, b"", 0, true), Vec::<usize>::new());
     }
 }

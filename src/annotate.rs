@@ -232,28 +232,27 @@ impl Annotator {
     pub fn rewrite(&self, input: &[u8], out: &mut Vec<u8>) -> Counts {
         let mut counts = Counts::default();
         let mut copied = 0;
-        let mut pos = 0;
-        while let Some(f) = self.matcher.find_at(input, pos) {
+        self.matcher.scan(input, |f| {
             counts.fields += 1;
             let (text, insert) = self.annotation(f.code);
             let present = starts_with(&input[f.insert_at..], &text);
-            pos = f.insert_at;
             match self.mode {
                 Mode::Annotate if insert && !present => {
                     out.extend_from_slice(&input[copied..f.insert_at]);
                     out.extend_from_slice(&text);
                     copied = f.insert_at;
                     counts.changed += 1;
+                    f.insert_at
                 }
                 Mode::Strip if present && !text.is_empty() => {
                     out.extend_from_slice(&input[copied..f.insert_at]);
                     copied = f.insert_at + text.len();
-                    pos = copied;
                     counts.changed += 1;
+                    copied
                 }
-                _ => {}
+                _ => f.insert_at,
             }
-        }
+        });
         out.extend_from_slice(&input[copied..]);
         counts
     }

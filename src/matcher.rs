@@ -10,7 +10,7 @@
 //! log text; each hit is then checked by hand, looking back for the rest of the key and forward for the separator and value. [`crate::reference`] holds the
 //! same definition as a plain regex, and the property tests check that both find the same fields.
 
-use crate::anchor::Anchors;
+use crate::anchor::{Anchors, Window, WINDOW};
 
 /// Whether a field is written `key = value` or as an XML element `<callStatus>value`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +87,37 @@ impl Matcher {
             .find_map(|hit| verify(hay, pos, hit - ANCHOR_OFFSET))
     }
 
+    /// Calls `on_field` with every field of `hay`, left to right, and goes on from the position it
+    /// returns (at least the field's `insert_at`): the same fields as calling [`Matcher::find_at`]
+    /// again and again with that position, found faster.
+    ///
+    /// Faster because the candidates are found in batches ([`Anchors::window`]), which saves a
+    /// mispredicted branch per candidate; where fields are dense that is about a tenth of the time.
+    #[inline]
+    pub fn scan(&self, hay: &[u8], mut on_field: impl FnMut(FieldMatch) -> usize) {
+        let mut window = Window::default();
+        let mut pos = 0;
+        let mut at = 0;
+        let mut found = 0;
+        while at < hay.len() {
+            // fewer than one candidate per 256 bytes last time: skip empty chunks instead
+            found = self
+                .anchors
+                .window(hay, at, &mut window, found < WINDOW / 256);
+            for &offset in window.offsets(found) {
+                let hit = at + usize::from(offset);
+                if hit < pos + ANCHOR_OFFSET {
+                    continue;
+                }
+                if let Some(f) = verify(hay, pos, hit - ANCHOR_OFFSET) {
+                    pos = on_field(f);
+                    debug_assert!(pos >= f.insert_at);
+                }
+            }
+            at += WINDOW;
+        }
+    }
+
     /// Iterates over all fields of `hay`, left to right, without overlap.
     pub fn find_iter<'m, 'h>(&'m self, hay: &'h [u8]) -> FieldIter<'m, 'h> {
         FieldIter {
@@ -143,7 +174,7 @@ fn at_boundary(hay: &[u8], at: usize) -> bool {
 /// The letters are compared as one number: one branch, not one per letter.
 #[inline(always)]
 fn ieq(hay: &[u8], at: usize, word: &[u8]) -> bool {
-    debug_assert!(word.len() <= 4);
+    debug_assert!((1..=4).contains(&word.len()));
     match hay.get(at..at + word.len()) {
         Some(h) => fold(h) == pack(word),
         None => false,

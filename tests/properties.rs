@@ -146,6 +146,17 @@ fn loglike() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(token(), 0..60).prop_map(|t| t.concat())
 }
 
+/// Log-like pieces with runs of filler between them: long enough to cross several of the 4 KiB windows
+/// `Matcher::scan` works in, with fields dense in some and absent from others.
+fn long_input() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec((loglike(), 0usize..3000), 1..12).prop_map(|parts| {
+        parts
+            .into_iter()
+            .flat_map(|(piece, gap)| piece.into_iter().chain(std::iter::repeat_n(b'.', gap)))
+            .collect()
+    })
+}
+
 /// Log-like or arbitrary bytes.
 fn input() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![4 => loglike(), 1 => proptest::collection::vec(any::<u8>(), 0..300)]
@@ -371,4 +382,56 @@ fn the_line_generator_gives_forced_cuts() {
         })
         .count();
     assert!(found > n / 4, "only {found} of {n} lines have a forced cut");
+}
+
+proptest! {
+    // long inputs: fewer cases
+    #![proptest_config(ProptestConfig { cases: CASES / 4, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scan_finds_what_find_at_finds(
+        x in long_input(),
+        skips in proptest::collection::vec(0usize..12, 16),
+    ) {
+        // the callback moves on past the field by a varying amount, as strip does
+        let m = Matcher::new();
+        let next = |f: &mfa_annotate::matcher::FieldMatch, k: usize| (f.insert_at + skips[k % 16]).min(x.len());
+        let mut scanned = Vec::new();
+        m.scan(&x, |f| {
+            let to = next(&f, scanned.len());
+            scanned.push(f);
+            to
+        });
+        let mut expected = Vec::new();
+        let mut pos = 0;
+        while let Some(f) = m.find_at(&x, pos) {
+            pos = next(&f, expected.len());
+            expected.push(f);
+        }
+        prop_assert_eq!(scanned, expected);
+    }
+}
+
+#[test]
+fn the_long_generator_spreads_fields_over_several_windows() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = long_input();
+    let (mut spread, n) = (0, 500);
+    for _ in 0..n {
+        let x = strategy.new_tree(&mut runner).unwrap().current();
+        let mut windows: Vec<usize> = reference::find_all(&x)
+            .iter()
+            .map(|f| f.start / 4096)
+            .collect();
+        windows.dedup();
+        if windows.len() > 2 {
+            spread += 1;
+        }
+    }
+    assert!(
+        spread > n / 5,
+        "only {spread} of {n} inputs have fields in three windows or more"
+    );
 }
