@@ -2,7 +2,7 @@
 # Batch and parallel benchmark for mfa-annotate (issue: batch-annotate archived folders).
 #
 # Builds on the corpora of benches/run.sh (benches/gen_corpus.py, deterministic) and times, side by side
-# in one run with hyperfine (every command writes real files on the same disk; outputs are removed and
+# with hyperfine (every command writes real files on the same disk; outputs are removed and
 # dirty pages synced before each run, outside the timing):
 #   1. a folder of 200 plain files totalling 512 MiB (the sparse and dense corpora cut into pieces):
 #      `cp -r`, `mfa-annotate -o OUT -j1`, `mfa-annotate -o OUT -j2`, and the copy floor at -j1 and -j2
@@ -13,13 +13,15 @@
 #      at -j1 and -j2
 # and the peak resident memory of the folder run at -j2 and of the 1 GiB single file at -j2.
 #
+# Each case runs its commands in RUNS interleaved rounds (see `interleaved` below) and reports medians.
+#
 # Environment: MFA_BIN (binary; default: build target/release/mfa-annotate), DATA_DIR (default
-# target/bench-data), RUNS (default 3).
+# target/bench-data), RUNS (rounds; default 5).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DATA_DIR=${DATA_DIR:-target/bench-data}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 mkdir -p "$DATA_DIR"
 DATA_DIR=$(realpath "$DATA_DIR")
 command -v hyperfine >/dev/null || { echo "batch.sh: needs hyperfine (apt-get install -y hyperfine)" >&2; exit 1; }
@@ -69,40 +71,62 @@ echo "gzip folder:  $(find "$GZ" -type f | wc -l) files, $(find "$GZ" -type f -e
 
 OUT="$DATA_DIR/batch-out"
 prep="rm -rf $OUT $OUT.log; sync"
-JSON="$DATA_DIR/batch.json"
-table() {  # name mean ratios from hyperfine's JSON
-    python3 - "$JSON" "$1" <<'PY'
-import json, sys
-res = json.load(open(sys.argv[1]))["results"]
-size = float(sys.argv[2])
-base = res[0]["mean"]
-for r in res:
-    print(f'{r["command"]:<34}{r["mean"]:>8.3f} s ± {r["stddev"] or 0:.3f}{size / r["mean"] / 1e6:>9.0f} MB/s'
-          f'{r["mean"] / base:>8.2f}x the first')
+JSON="$DATA_DIR/batch"
+
+# interleaved SIZE NAME CMD [NAME CMD]...: RUNS rounds, each running every command once in turn (after a
+# warmup round), so that a drift of the machine's speed over the minutes of a benchmark (this VM's host
+# varies it by 20% and more) reaches all commands alike instead of the ones that happened to run last.
+# Prints, per command, the median and the range of its times, MB/s from the median, and its ratio to the
+# first command: the median over the rounds of the ratio within a round, and their range; and for each
+# `-j2` command with a `-j1` twin, the speedup, likewise.
+interleaved() {
+    local size=$1; shift
+    local args=() round
+    while (($#)); do args+=(-n "$1" "$2"); shift 2; done
+    hyperfine --shell=bash -w 0 -r 1 --prepare "$prep" "${args[@]}" >/dev/null 2>&1   # warmup round
+    for round in $(seq "$RUNS"); do
+        hyperfine --shell=bash -w 0 -r 1 --prepare "$prep" --export-json "$JSON-$round.json" "${args[@]}" \
+            >/dev/null 2>&1
+    done
+    python3 - "$size" "$JSON" "$RUNS" <<'PY'
+import json, statistics, sys
+size, stem, rounds = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+runs = [json.load(open(f"{stem}-{r}.json"))["results"] for r in range(1, rounds + 1)]
+for k, first in enumerate(runs[0]):
+    times = [run[k]["mean"] for run in runs]
+    ratios = [run[k]["mean"] / run[0]["mean"] for run in runs]
+    med = statistics.median(times)
+    print(f'{first["command"]:<34}{med:>7.3f} s ({min(times):.3f}-{max(times):.3f}){size / med / 1e6:>6.0f} MB/s'
+          f'{statistics.median(ratios):>7.2f}x the first ({min(ratios):.2f}-{max(ratios):.2f})')
+names = [r["command"] for r in runs[0]]
+for k, name in enumerate(names):
+    if name.endswith("-j2") and name[:-1] + "1" in names:
+        j = names.index(name[:-1] + "1")
+        speedups = [run[j]["mean"] / run[k]["mean"] for run in runs]
+        print(f'{name}: {statistics.median(speedups):.2f}x as fast as -j1 '
+              f'(median of the rounds; {min(speedups):.2f}-{max(speedups):.2f})')
 PY
+    rm -f "$JSON"-*.json
 }
 
-echo; echo "== 1. folder of plain files, -o"
-hyperfine --shell=bash -w 1 -r "$RUNS" --prepare "$prep" --export-json "$JSON" \
-    -n 'cp -r' "cp -r $PLAIN $OUT" \
-    -n 'mfa-annotate -o -j1' "$MFA_BIN -o $OUT -j1 --no-progress $PLAIN 2>/dev/null" \
-    -n 'mfa-annotate -o -j2' "$MFA_BIN -o $OUT -j2 --no-progress $PLAIN 2>/dev/null" \
-    -n 'copy floor -j1' "$FLOOR $PLAIN $OUT 1" \
-    -n 'copy floor -j2' "$FLOOR $PLAIN $OUT 2" >/dev/null
-table "$(du -sb "$PLAIN" | cut -f1)"
+echo; echo "== 1. folder of plain files, -o (median of $RUNS interleaved rounds)"
+interleaved "$(du -sb "$PLAIN" | cut -f1)" \
+    'cp -r' "cp -r $PLAIN $OUT" \
+    'mfa-annotate -o -j1' "$MFA_BIN -o $OUT -j1 --no-progress $PLAIN 2>/dev/null" \
+    'mfa-annotate -o -j2' "$MFA_BIN -o $OUT -j2 --no-progress $PLAIN 2>/dev/null" \
+    'copy floor -j1' "$FLOOR $PLAIN $OUT 1" \
+    'copy floor -j2' "$FLOOR $PLAIN $OUT 2"
 
 echo; echo "== 2. one 256 MiB file (sparse) to a file"
-hyperfine --shell=bash -w 1 -r "$RUNS" --prepare "$prep" --export-json "$JSON" \
-    -n 'mfa-annotate -j1' "$MFA_BIN -j1 $SPARSE > $OUT.log" \
-    -n 'mfa-annotate -j2' "$MFA_BIN -j2 $SPARSE > $OUT.log" >/dev/null
-table "$(stat -c %s "$SPARSE")"
+interleaved "$(stat -c %s "$SPARSE")" \
+    'mfa-annotate -j1' "$MFA_BIN -j1 $SPARSE > $OUT.log" \
+    'mfa-annotate -j2' "$MFA_BIN -j2 $SPARSE > $OUT.log"
 
 echo; echo "== 3. gzip files, -o (text bytes)"
-hyperfine --shell=bash -w 1 -r "$RUNS" --prepare "$prep" --export-json "$JSON" \
-    -n 'zcat FILE | gzip -1 > OUT' "mkdir -p $OUT && for f in $GZ/*.gz; do zcat \$f | gzip -1 > $OUT/\${f##*/}; done" \
-    -n 'mfa-annotate -o --gzip-level 1 -j1' "$MFA_BIN -o $OUT --gzip-level 1 -j1 --no-progress $GZ 2>/dev/null" \
-    -n 'mfa-annotate -o --gzip-level 1 -j2' "$MFA_BIN -o $OUT --gzip-level 1 -j2 --no-progress $GZ 2>/dev/null" >/dev/null
-table "$(find "$GZ" -type f -exec zcat {} + | wc -c)"
+interleaved "$(find "$GZ" -type f -exec zcat {} + | wc -c)" \
+    'zcat FILE | gzip -1 > OUT' "mkdir -p $OUT && for f in $GZ/*.gz; do zcat \$f | gzip -1 > $OUT/\${f##*/}; done" \
+    'mfa-annotate -o --gzip-level 1 -j1' "$MFA_BIN -o $OUT --gzip-level 1 -j1 --no-progress $GZ 2>/dev/null" \
+    'mfa-annotate -o --gzip-level 1 -j2' "$MFA_BIN -o $OUT --gzip-level 1 -j2 --no-progress $GZ 2>/dev/null"
 
 echo; echo "== peak memory (/usr/bin/time -v)"
 bash -c "$prep"
