@@ -74,24 +74,33 @@ prep="rm -rf $OUT $OUT.log; sync"
 JSON="$DATA_DIR/batch"
 
 # interleaved SIZE NAME CMD [NAME CMD]...: RUNS rounds, each running every command once in turn (after a
-# warmup round), so that a drift of the machine's speed over the minutes of a benchmark (this VM's host
-# varies it by 20% and more) reaches all commands alike instead of the ones that happened to run last.
-# Prints, per command, the median and the range of its times, MB/s from the median, and its ratio to the
-# first command: the median over the rounds of the ratio within a round, and their range; and for each
-# `-j2` command with a `-j1` twin, the speedup, likewise.
+# warmup round; each round starts one command further down the list, so no command always runs after the
+# same one), so that a drift of the machine's speed over the minutes of a benchmark (this VM's host varies
+# it by 20% and more) reaches all commands alike instead of the ones that happened to run last. Prints, per
+# command, the median and the range of its times, MB/s from the median, and its ratio to the first
+# command: the median over the rounds of the ratio within a round, and their range; and for each `-j2`
+# command with a `-j1` twin, the speedup, likewise.
 interleaved() {
     local size=$1; shift
-    local args=() round
-    while (($#)); do args+=(-n "$1" "$2"); shift 2; done
-    hyperfine --shell=bash -w 0 -r 1 --prepare "$prep" "${args[@]}" >/dev/null 2>&1   # warmup round
-    for round in $(seq "$RUNS"); do
+    local names=() cmds=() round k args
+    while (($#)); do names+=("$1"); cmds+=("$2"); shift 2; done
+    local n=${#names[@]}
+    for round in $(seq 0 "$RUNS"); do   # round 0 is the warmup
+        args=()
+        for ((k = 0; k < n; k++)); do
+            local c=$(((round + k) % n))
+            args+=(-n "${names[c]}" "${cmds[c]}")
+        done
         hyperfine --shell=bash -w 0 -r 1 --prepare "$prep" --export-json "$JSON-$round.json" "${args[@]}" \
             >/dev/null 2>&1
     done
-    python3 - "$size" "$JSON" "$RUNS" <<'PY'
+    python3 - "$size" "$JSON" "$RUNS" "${names[@]}" <<'PY'
 import json, statistics, sys
-size, stem, rounds = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-runs = [json.load(open(f"{stem}-{r}.json"))["results"] for r in range(1, rounds + 1)]
+size, stem, rounds, order = float(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+runs = []
+for r in range(1, rounds + 1):
+    by_name = {x["command"]: x for x in json.load(open(f"{stem}-{r}.json"))["results"]}
+    runs.append([by_name[name] for name in order])
 for k, first in enumerate(runs[0]):
     times = [run[k]["mean"] for run in runs]
     ratios = [run[k]["mean"] / run[0]["mean"] for run in runs]
