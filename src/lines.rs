@@ -143,8 +143,7 @@ pub fn count_block(annotator: &Annotator, block: &[u8]) -> Stats {
         stats.lines += 1;
     }
     let mut line_end = 0;
-    let mut pos = 0;
-    while let Some(f) = annotator.matcher().find_at(block, pos) {
+    annotator.matcher().scan(block, |f| {
         stats.fields += 1;
         *stats.per_code.entry(f.code).or_default() += 1;
         if f.start >= line_end {
@@ -152,8 +151,8 @@ pub fn count_block(annotator: &Annotator, block: &[u8]) -> Stats {
             line_end =
                 memchr::memchr(b'\n', &block[f.start..]).map_or(block.len(), |i| f.start + i + 1);
         }
-        pos = f.insert_at;
-    }
+        f.insert_at
+    });
     stats
 }
 

@@ -410,6 +410,32 @@ proptest! {
         }
         prop_assert_eq!(scanned, expected);
     }
+
+    #[test]
+    fn stats_count_what_the_reference_finds(x in long_input()) {
+        // --stats-only counts with Matcher::scan; the model counts the reference regex's fields
+        let a = annotator(" ({desc})", Unknown::Annotate, Mode::Annotate);
+        let stats = mfa_annotate::lines::count_block(&a, &x);
+        let fields = reference::find_all(&x);
+        let mut per_code = std::collections::BTreeMap::new();
+        for f in &fields {
+            *per_code.entry(f.code).or_insert(0u64) += 1;
+        }
+        // the line of each field: newlines before its start (fields come in order)
+        let (mut line, mut counted) = (0, 0);
+        let mut lines: Vec<usize> = fields
+            .iter()
+            .map(|f| {
+                line += x[counted..f.start].iter().filter(|&&b| b == b'\n').count();
+                counted = f.start;
+                line
+            })
+            .collect();
+        lines.dedup();
+        prop_assert_eq!(stats.fields, fields.len() as u64);
+        prop_assert_eq!(stats.per_code, per_code);
+        prop_assert_eq!(stats.lines_with_fields, lines.len() as u64);
+    }
 }
 
 #[test]
