@@ -158,21 +158,17 @@ impl Anchors {
 /// How many positions one [`Anchors::window`] call covers.
 pub const WINDOW: usize = 4096;
 
-/// The output of [`Anchors::window`]: room for every position of a window (trigrams cannot overlap, so
-/// there are at most `WINDOW / 3 + 1`), plus the few slots the SIMD loop writes past the last one.
+/// Slots in a [`Window`]: every position of a window (trigrams cannot overlap, so there are at most
+/// `WINDOW / 3 + 1`), plus the up to 64 the SIMD loop writes past the last one, rounded up.
+const WINDOW_SLOTS: usize = WINDOW / 3 + 72;
+
+/// The output of [`Anchors::window`].
 #[derive(Debug, Clone)]
-pub struct Window([u16; WINDOW / 3 + 72]);
+pub struct Window([u16; WINDOW_SLOTS]);
 
 impl Default for Window {
     fn default() -> Self {
-        Window([0; WINDOW / 3 + 72])
-    }
-}
-
-impl std::ops::Index<usize> for Window {
-    type Output = u16;
-    fn index(&self, i: usize) -> &u16 {
-        &self.0[i]
+        Window([0; WINDOW_SLOTS])
     }
 }
 
